@@ -1,0 +1,43 @@
+"""One root exception type. Messages name the bad value, the valid values and the next step."""
+
+from __future__ import annotations
+
+
+class LakehouseError(Exception):
+    """Root of every error this package raises on purpose.
+
+    The CLI prints these without a traceback (unless --debug); anything else is a bug.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(message if hint is None else f"{message}\n  hint: {hint}")
+
+
+class ConfigError(LakehouseError):
+    """A setting, flag or spec value is not valid."""
+
+
+class InputFileError(LakehouseError):
+    """A landed file cannot be ingested as it is. Names the file and, where known, the line."""
+
+
+class SchemaEvolutionError(LakehouseError):
+    """The landed data no longer matches the stored schema and the evolution mode says stop."""
+
+
+class ConcurrentRunError(LakehouseError):
+    """Another run holds the pipeline lock."""
+
+
+class CatalogError(LakehouseError):
+    """The catalog (Hive Metastore or local) refused an operation or a name."""
+
+
+class MissingDependencyError(LakehouseError):
+    """An optional dependency is not installed; the message carries the install command."""
+
+
+class ValidationFailed(LakehouseError):
+    """`lakehouse validate` found invariant violations."""

@@ -1,0 +1,135 @@
+"""The pipeline spec: landing sources, tables and the flows between them."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from lakehouse.errors import ConfigError
+
+# Columns the bronze layer adds to every landed row.
+DATE_ADDED = "date_added"
+SOURCE_FILENAME = "source_filename"
+SOURCE_FILE_MODIFIED = "source_file_modified"
+SOURCE_ROW = "source_row"
+RESCUED_DATA = "_rescued_data"
+BRONZE_METADATA = (DATE_ADDED, SOURCE_FILENAME, SOURCE_FILE_MODIFIED, SOURCE_ROW, RESCUED_DATA)
+
+# Columns silver and gold add.
+HASH_VALUE = "hash_value"
+START_DATE = "start_date"
+END_DATE = "end_date"
+IS_CURRENT = "is_current"
+IS_INFERRED = "is_inferred"
+
+
+class Kind(str, enum.Enum):
+    """How a table is maintained. One strategy implements each kind."""
+
+    APPEND_INGEST = "append-ingest"
+    SCD1_UPSERT = "scd1-upsert"
+    SCD2_FROM_CHANGES = "scd2-from-changes"
+    FACT = "fact"
+
+
+class EvolutionMode(str, enum.Enum):
+    """Auto Loader's cloudFiles.schemaEvolutionMode values."""
+
+    ADD_NEW_COLUMNS = "addNewColumns"
+    RESCUE = "rescue"
+    FAIL_ON_NEW_COLUMNS = "failOnNewColumns"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class TableRef:
+    schema: str
+    name: str
+
+    @classmethod
+    def parse(cls, text: str) -> TableRef:
+        parts = text.split(".")
+        if len(parts) != 2 or not all(parts):
+            raise ConfigError(
+                f"Table name '{text}' is not of the form schema.table.",
+                hint="for example: silver.customer",
+            )
+        return cls(parts[0], parts[1])
+
+    def __str__(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+@dataclass(frozen=True)
+class LandingSource:
+    """Files landed under `<landing>/<folder>/`, read as Auto Loader would."""
+
+    name: str
+    folder: str
+    format: str = "csv"
+    schema_hints: dict[str, str] = field(default_factory=dict)
+    evolution_mode: EvolutionMode = EvolutionMode.ADD_NEW_COLUMNS
+    delimiter: str = ","
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    ref: TableRef
+    kind: Kind
+    # The landing source (append-ingest) or the upstream table(s) this table is fed from.
+    source: LandingSource | None = None
+    upstream: tuple[TableRef, ...] = ()
+    keys: tuple[str, ...] = ()
+    # Columns whose change makes a new version. None means every business column.
+    tracked_columns: tuple[str, ...] | None = None
+    # Business-time ordering column (e.g. c_updated_at). None means processing order.
+    sequence_by: str | None = None
+    change_data_feed: bool = False
+    surrogate_key: str | None = None
+    # Clustering columns: rows with close keys share files, so a MERGE touches few files.
+    cluster_by: tuple[str, ...] = ()
+    comment: str = ""
+    column_comments: dict[str, str] = field(default_factory=dict)
+    # Kind-specific settings (the fact's join rules, SCD2's low date...).
+    options: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind is Kind.APPEND_INGEST and self.source is None:
+            raise ConfigError(f"{self.ref}: an append-ingest table needs a landing source.")
+        if self.kind in (Kind.SCD1_UPSERT, Kind.SCD2_FROM_CHANGES) and not self.keys:
+            raise ConfigError(f"{self.ref}: a {self.kind.value} table needs business keys.")
+        if self.kind is Kind.SCD2_FROM_CHANGES and not self.surrogate_key:
+            raise ConfigError(f"{self.ref}: an SCD2 table needs a surrogate_key column name.")
+        if self.kind is not Kind.APPEND_INGEST and not self.upstream:
+            raise ConfigError(f"{self.ref}: a {self.kind.value} table needs an upstream table.")
+
+    @property
+    def name(self) -> str:
+        return str(self.ref)
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    name: str
+    tables: tuple[TableSpec, ...]
+    description: str = ""
+
+    def table(self, name: str | TableRef) -> TableSpec:
+        ref = TableRef.parse(name) if isinstance(name, str) else name
+        for spec in self.tables:
+            if spec.ref == ref:
+                return spec
+        raise ConfigError(
+            f"Pipeline '{self.name}' has no table '{ref}'.",
+            hint="valid tables: " + ", ".join(str(t.ref) for t in self.tables),
+        )
+
+    def downstream_of(self, ref: TableRef) -> list[TableSpec]:
+        """`ref` and every table fed from it, in run order."""
+        selected = {ref}
+        result = []
+        for spec in self.tables:
+            if spec.ref in selected or selected.intersection(spec.upstream):
+                selected.add(spec.ref)
+                result.append(spec)
+        return result
