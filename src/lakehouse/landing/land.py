@@ -96,6 +96,19 @@ def land_files(
     ensure_bucket(storage, prefix)
     existing = {info.name: info for info in storage.list_files(prefix, recursive=False)}
 
+    # Checked before landing anything, so a conflict never leaves half a set landed.
+    already = set()
+    for path in ordered:
+        if path.name in existing:
+            uri = f"{prefix}/{path.name}"
+            if existing[path.name].size != path.stat().st_size or storage.read_bytes(uri) != path.read_bytes():
+                raise InputFileError(
+                    f"'{uri}' is already landed with different content than '{path}'.",
+                    hint="the pipeline ingests a file name once; land into a fresh location "
+                    f"or delete '{uri}' (and the tables built from it) first",
+                )
+            already.add(path.name)
+
     landed: list[str] = []
     total_bytes = sum(p.stat().st_size for p in ordered)
     done_bytes = 0
@@ -103,17 +116,8 @@ def land_files(
     for number, path in enumerate(ordered, start=1):
         uri = f"{prefix}/{path.name}"
         data = path.read_bytes()
-        action = "landed"
-        if path.name in existing:
-            if existing[path.name].size == len(data) and storage.read_bytes(uri) == data:
-                action = "already landed"
-            else:
-                raise InputFileError(
-                    f"'{uri}' is already landed with different content.",
-                    hint="the pipeline ingests a file name once; land into a fresh location "
-                    f"or delete '{uri}' (and the tables built from it) first",
-                )
-        else:
+        action = "already landed" if path.name in already else "landed"
+        if path.name not in already:
             storage.write_bytes(uri, data)
         landed.append(uri)
         done_bytes += len(data)
