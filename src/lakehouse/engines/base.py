@@ -1,0 +1,85 @@
+"""Where: the primitives a strategy needs from an engine, and what each engine can do."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from lakehouse.spec.model import TableRef
+from lakehouse.strategies.scd1 import MergePlan
+from lakehouse.strategies.sql import Dialect
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What an engine supports, so the runner and tests can ask instead of checking types."""
+
+    streaming: bool
+    change_data_feed: bool
+    app_transactions: bool
+    identity_columns: bool
+    time_travel: bool = True
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """The Delta app transaction a batch commits with: (app_id, batch_id) makes it idempotent."""
+
+    app_id: str
+    batch_id: int
+
+
+class EngineAdapter(abc.ABC):
+    """Batch primitives over Delta tables. `Relation` is the engine's table type (Arrow, DataFrame)."""
+
+    name: str
+    dialect: Dialect
+    capabilities: Capabilities
+
+    @abc.abstractmethod
+    def table_version(self, ref: TableRef) -> int | None:
+        """The latest version, or None when the table does not exist."""
+
+    @abc.abstractmethod
+    def table_columns(self, ref: TableRef) -> list[tuple[str, str]]:
+        """[(name, Spark DDL type)] of an existing table."""
+
+    @abc.abstractmethod
+    def sql(self, query: str, views: dict[str, Any]) -> Any:
+        """Run `query` with each relation in `views` visible under its name."""
+
+    @abc.abstractmethod
+    def row_count(self, relation: Any) -> int: ...
+
+    @abc.abstractmethod
+    def already_committed(self, ref: TableRef, txn: Transaction) -> bool:
+        """Whether a commit with this app transaction (or a later one) already landed."""
+
+    @abc.abstractmethod
+    def append(
+        self, ref: TableRef, data: Any, txn: Transaction, *, properties: dict[str, str], evolve_schema: bool
+    ) -> None:
+        """Append in one commit carrying `txn`; creates the table with `properties` if absent."""
+
+    @abc.abstractmethod
+    def merge(self, ref: TableRef, source: Any, plan: MergePlan, txn: Transaction, *, evolve_schema: bool) -> None:
+        """MERGE `source` (alias s) into the table (alias t) in one commit carrying `txn`."""
+
+    @abc.abstractmethod
+    def read_changes(self, ref: TableRef, start_version: int, end_version: int) -> Any:
+        """The change feed between two versions, inclusive."""
+
+    @abc.abstractmethod
+    def read_table(
+        self, ref: TableRef, *, version: int | None = None, timestamp: str | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> Any:
+        """The table now, or as of a version or timestamp (time travel)."""
+
+    @abc.abstractmethod
+    def drop_table(self, ref: TableRef) -> bool:
+        """Delete the table's files. Returns whether it existed."""
+
+    @abc.abstractmethod
+    def history(self, ref: TableRef, limit: int = 20) -> list[dict[str, Any]]: ...

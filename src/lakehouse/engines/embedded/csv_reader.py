@@ -1,0 +1,165 @@
+"""Read one landed CSV file as text columns plus lineage, without losing a single record.
+
+Every value stays text here; typing and rescue happen in the ingest SQL, the same for all engines.
+Records with the wrong number of fields and values that are not UTF-8 are kept as malformed
+records (their text goes to _rescued_data._corrupt_record) with their line number.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from lakehouse.errors import InputFileError
+from lakehouse.spec.model import SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW
+from lakehouse.storage import FileInfo
+from lakehouse.strategies.ingest import MALFORMED_RECORD
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass
+class RawFile:
+    """A file's header and its rows as text, with lineage columns appended."""
+
+    info: FileInfo
+    header: list[str]
+    rows: pa.Table
+    malformed: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def read_header(data: bytes, delimiter: str) -> list[str]:
+    first_line = data.split(b"\n", 1)[0].rstrip(b"\r")
+    text = first_line.decode("utf-8", errors="backslashreplace")
+    return next(iter(csv.reader([text], delimiter=delimiter)), [])
+
+
+def read_csv_text(info: FileInfo, data: bytes, delimiter: str = ",") -> RawFile | None:
+    """Parse `data` (the bytes of `info`). Returns None for an empty (0-byte or blank) file."""
+    if data.startswith(UTF8_BOM):
+        data = data[len(UTF8_BOM):]
+    if not data.strip():
+        return None
+    header = read_header(data, delimiter)
+    malformed: list[tuple[int, str]] = []
+
+    def keep_malformed(row: pacsv.InvalidRow) -> str:
+        malformed.append((row.number, row.text))
+        return "skip"
+
+    as_text = {name: pa.binary() for name in header}
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(use_threads=False, block_size=64 << 20),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, invalid_row_handler=keep_malformed, newlines_in_values=True
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=as_text,
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+                null_values=[""],
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise InputFileError(
+            f"{info.uri}: cannot be parsed as CSV with delimiter {delimiter!r}: {exc}",
+            hint="fix or remove the file in the landing zone, then run again; files already ingested are kept",
+        ) from exc
+    notes = []
+    columns, bad_rows = _decode_utf8(table, header)
+    if bad_rows:
+        notes.append(f"{len(bad_rows)} row(s) with bytes that are not UTF-8 kept in _rescued_data")
+    positions = _row_positions(table.num_rows, [number for number, _ in malformed])
+    corrupt = [None] * table.num_rows
+    for index, text in bad_rows.items():
+        corrupt[index] = text
+    rows = pa.table(columns if columns else {"__empty": pa.nulls(table.num_rows, pa.string())})
+    rows = _with_lineage(rows, info, positions, corrupt)
+    if malformed:
+        notes.append(
+            f"{len(malformed)} malformed row(s) (wrong number of fields, expected {len(header)}) "
+            f"kept in _rescued_data, lines " + ", ".join(str(n) for n, _ in malformed[:5])
+            + (" ..." if len(malformed) > 5 else "")
+        )
+        bad = pa.table({name: pa.nulls(len(malformed), pa.string()) for name in columns})
+        bad = _with_lineage(bad, info, [n for n, _ in malformed], [t for _, t in malformed])
+        rows = pa.concat_tables([rows, bad]).sort_by(SOURCE_ROW)
+    if "__empty" in rows.column_names:
+        rows = rows.drop(["__empty"])
+    return RawFile(info=info, header=header, rows=rows, malformed=len(malformed) + len(bad_rows), notes=notes)
+
+
+def _decode_utf8(table: pa.Table, header: list[str]) -> tuple[dict[str, pa.Array], dict[int, str]]:
+    """Binary columns to UTF-8 text. A value that is not UTF-8 becomes NULL and its row is reported."""
+    columns: dict[str, pa.Array] = {}
+    bad_rows: dict[int, str] = {}
+    for name in header:
+        column = table.column(name).combine_chunks()
+        try:
+            columns[name] = column.cast(pa.string())
+            continue
+        except pa.ArrowInvalid:
+            pass
+        values = column.to_pylist()
+        decoded = []
+        for index, value in enumerate(values):
+            if value is None:
+                decoded.append(None)
+                continue
+            try:
+                decoded.append(value.decode("utf-8"))
+            except UnicodeDecodeError:
+                decoded.append(None)
+                bad_rows[index] = ""
+        columns[name] = pa.array(decoded, pa.string())
+    for index in bad_rows:
+        raw_values = [table.column(name)[index].as_py() for name in header]
+        bad_rows[index] = ",".join(
+            "" if v is None else v.decode("utf-8", errors="backslashreplace") for v in raw_values
+        )
+    return columns, bad_rows
+
+
+def _row_positions(good_rows: int, malformed_lines: list[int]) -> list[int]:
+    """Line numbers of the good rows, filling the gaps the malformed ones leave (header is line 1)."""
+    taken = set(malformed_lines)
+    positions = []
+    line = 2
+    while len(positions) < good_rows:
+        if line not in taken:
+            positions.append(line)
+        line += 1
+    return positions
+
+
+def _with_lineage(rows: pa.Table, info: FileInfo, positions: list[int], corrupt: list[str | None]) -> pa.Table:
+    count = rows.num_rows
+    modified = pa.scalar(info.modified, pa.timestamp("us", tz="UTC"))
+    return (
+        rows.append_column(SOURCE_FILENAME, pa.array([info.uri] * count, pa.string()))
+        .append_column(SOURCE_FILE_MODIFIED, pa.array([modified] * count, pa.timestamp("us", tz="UTC")))
+        .append_column(SOURCE_ROW, pa.array(positions, pa.int64()))
+        .append_column(MALFORMED_RECORD, pa.array(corrupt, pa.string()))
+    )
+
+
+def conform(raw: RawFile, schema_names: list[str], keep_extra: bool) -> tuple[pa.Table, list[str]]:
+    """Line `raw` up with the stored schema: missing columns NULL, extra ones kept only to rescue them."""
+    rows = raw.rows
+    count = rows.num_rows
+    extra = [name for name in raw.header if name not in schema_names]
+    columns = {}
+    for name in schema_names:
+        columns[name] = rows.column(name) if name in raw.header else pa.nulls(count, pa.string())
+    if keep_extra:
+        for name in extra:
+            columns[name] = rows.column(name)
+    for name in (SOURCE_FILENAME, SOURCE_FILE_MODIFIED, SOURCE_ROW, MALFORMED_RECORD):
+        columns[name] = rows.column(name)
+    return pa.table(columns), (extra if keep_extra else [])

@@ -1,0 +1,207 @@
+"""The embedded micro-batch driver: finds new input, plans a batch in the offset log, runs the strategy.
+
+Bronze input is new landed files (Auto Loader's file discovery); silver and gold input is the
+upstream table's change feed since the last version processed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lakehouse.checkpoints import CheckpointLog, PlannedBatch
+from lakehouse.engines.embedded.csv_reader import conform, read_csv_text
+from lakehouse.engines.embedded.engine import EmbeddedEngine
+from lakehouse.errors import LakehouseError
+from lakehouse.flows import STRATEGIES, BatchResult
+from lakehouse.spec.model import EvolutionMode, Kind, TableSpec
+from lakehouse.storage import FileInfo
+from lakehouse.strategies.schema import StoredSchema, check_header, evolve, infer_schema
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+SCHEMA_SAMPLE_ROWS = 10_000
+
+
+class SchemaStore:
+    """Stored schema versions under `<checkpoint>/_schemas/`: inferred once, then only evolved."""
+
+    def __init__(self, checkpoints: CheckpointLog) -> None:
+        self.log = checkpoints
+
+    def latest(self) -> StoredSchema | None:
+        versions = sorted(
+            int(info.name.removesuffix(".json"))
+            for info in self.log.storage.list_files(f"{self.log.root}/schemas", recursive=False)
+            if info.name.removesuffix(".json").isdigit()
+        )
+        if not versions:
+            return None
+        return StoredSchema.from_json(self.log.storage.read_text(f"{self.log.root}/schemas/{versions[-1]}.json"))
+
+    def history(self) -> list[StoredSchema]:
+        infos = self.log.storage.list_files(f"{self.log.root}/schemas", recursive=False)
+        return sorted(
+            (StoredSchema.from_json(self.log.storage.read_text(i.uri)) for i in infos if i.name.endswith(".json")),
+            key=lambda s: s.version,
+        )
+
+    def save(self, schema: StoredSchema) -> None:
+        self.log.storage.write_text(f"{self.log.root}/schemas/{schema.version}.json", schema.to_json())
+
+
+class EmbeddedDriver:
+    def __init__(self, engine: EmbeddedEngine, progress: Progress | None = None) -> None:
+        self.engine = engine
+        self.storage = engine.storage
+        self.settings = engine.settings
+        self.progress = progress or (lambda message: None)
+
+    def checkpoints(self, spec: TableSpec) -> CheckpointLog:
+        return CheckpointLog(self.storage, self.settings.checkpoint_uri(spec.ref.schema, spec.ref.name))
+
+    def run_table(self, spec: TableSpec) -> list[BatchResult]:
+        """Process everything available for `spec`: a replayed batch first, then at most one new one."""
+        results = []
+        log_ = self.checkpoints(spec)
+        pending = log_.pending()
+        if pending is not None:
+            self.progress(f"{spec.ref}: replaying batch {pending.batch_id} left unfinished by an earlier run")
+            results.append(self._execute(spec, log_, pending))
+        planned = self._plan_next(spec, log_)
+        if planned is not None:
+            results.append(self._execute(spec, log_, planned))
+        return results
+
+    # -- planning -----------------------------------------------------------------------------
+    def _plan_next(self, spec: TableSpec, log_: CheckpointLog) -> PlannedBatch | None:
+        if spec.kind is Kind.APPEND_INGEST:
+            return self._plan_files(spec, log_)
+        return self._plan_versions(spec, log_)
+
+    def pending_files(self, spec: TableSpec) -> list[FileInfo]:
+        assert spec.source is not None
+        seen = set()
+        for planned in self.checkpoints(spec).planned_payloads():
+            seen.update(entry["uri"] for entry in planned.payload.get("files", []))
+        landed = self.storage.list_files(self.settings.landing_uri(spec.source.folder))
+        return [info for info in landed if info.uri not in seen]
+
+    def _plan_files(self, spec: TableSpec, log_: CheckpointLog) -> PlannedBatch | None:
+        new_files = self.pending_files(spec)[: self.settings.max_files_per_batch]
+        if not new_files:
+            return None
+        payload = {
+            "files": [
+                {"uri": f.uri, "size": f.size, "modified": f.modified.isoformat()} for f in new_files
+            ]
+        }
+        return log_.plan(log_.next_batch_id(), payload)
+
+    def _plan_versions(self, spec: TableSpec, log_: CheckpointLog) -> PlannedBatch | None:
+        upstream = spec.upstream[0]
+        latest = self.engine.table_version(upstream)
+        if latest is None:
+            return None
+        last = log_.last_committed()
+        start = 0 if last is None else last.payload["end_version"] + 1
+        if start > latest:
+            return None
+        return log_.plan(log_.next_batch_id(), {"upstream": str(upstream), "start_version": start,
+                                               "end_version": latest})
+
+    # -- execution ----------------------------------------------------------------------------
+    def _execute(self, spec: TableSpec, log_: CheckpointLog, planned: PlannedBatch) -> BatchResult:
+        if spec.kind is Kind.APPEND_INGEST:
+            result = self._ingest(spec, log_, planned)
+        else:
+            result = self._from_upstream(spec, planned)
+        log_.commit(planned.batch_id, {"rows_in": result.rows_in, "rows_written": result.rows_written,
+                                       "committed": result.committed, **result.details})
+        return result
+
+    def _ingest(self, spec: TableSpec, log_: CheckpointLog, planned: PlannedBatch) -> BatchResult:
+        source = spec.source
+        assert source is not None
+        schemas = SchemaStore(log_)
+        stored = schemas.latest()
+        raw_parts: list[pa.Table] = []
+        notes: list[str] = []
+        files = planned.payload["files"]
+        for index, entry in enumerate(files, start=1):
+            info = FileInfo(modified=_parse_time(entry["modified"]), uri=entry["uri"], size=entry["size"])
+            if len(files) > 20 and index % 20 == 0:
+                self.progress(f"{spec.ref}: read {index}/{len(files)} files")
+            raw = read_csv_text(info, self.storage.read_bytes(info.uri), source.delimiter)
+            if raw is None:
+                notes.append(f"{info.uri}: empty file, nothing to ingest")
+                continue
+            check_header(raw.header, info.uri)
+            sample = _sample_rows(raw.rows, raw.header)
+            if stored is None:
+                stored = StoredSchema(0, infer_schema(raw.header, sample, source.schema_hints),
+                                      reason="inferred from the first file", source_file=info.uri)
+                schemas.save(stored)
+                self.progress(f"{spec.ref}: schema inferred from {info.name} and stored (v0)")
+            else:
+                next_schema = evolve(stored, raw.header, sample, source.schema_hints, source.evolution_mode,
+                                     info.uri)
+                if next_schema is not None:
+                    schemas.save(next_schema)
+                    stored = next_schema
+                    self.progress(f"{spec.ref}: schema evolved to v{stored.version} ({stored.reason})")
+            notes.extend(f"{info.uri}: {note}" for note in raw.notes)
+            raw_parts.append(raw)
+        if stored is None:
+            result = BatchResult(str(spec.ref), planned.batch_id)
+            result.details["notes"] = notes
+            return result
+        if not raw_parts:
+            result = BatchResult(str(spec.ref), planned.batch_id)
+            result.details["notes"] = notes
+            return result
+        # In rescue mode, columns the stored schema lacks are kept only to go into _rescued_data.
+        rescue_unknown = source.evolution_mode is EvolutionMode.RESCUE
+        extras: list[str] = []
+        tables = []
+        for raw in raw_parts:
+            table, file_extras = conform(raw, stored.names, keep_extra=rescue_unknown)
+            tables.append(table)
+            extras += [name for name in file_extras if name not in extras]
+        combined = pa.concat_tables(tables, promote_options="default")
+        result = STRATEGIES[Kind.APPEND_INGEST].process_batch(
+            self.engine, spec, combined, stored.columns, extras, planned.batch_id, evolve_schema=True
+        )
+        result.details.update({"files": len(files), "schema_version": stored.version, "notes": notes})
+        for note in notes:
+            self.progress(f"{spec.ref}: {note}")
+        return result
+
+    def _from_upstream(self, spec: TableSpec, planned: PlannedBatch) -> BatchResult:
+        upstream = spec.upstream[0]
+        start, end = planned.payload["start_version"], planned.payload["end_version"]
+        changes = self.engine.read_changes(upstream, start, end)
+        if spec.kind is Kind.SCD1_UPSERT:
+            changes = changes.filter(pc.field("_change_type") == "insert")
+        upstream_columns = self.engine.table_columns(upstream)
+        strategy = STRATEGIES.get(spec.kind)
+        if strategy is None:
+            raise LakehouseError(f"{spec.ref}: no embedded strategy for kind '{spec.kind.value}'.")
+        result = strategy.process_batch(self.engine, spec, changes, upstream_columns, planned.batch_id)
+        result.details.update({"upstream_versions": [start, end]})
+        return result
+
+
+def _parse_time(text: str):
+    from datetime import datetime
+
+    return datetime.fromisoformat(text)
+
+
+def _sample_rows(rows: pa.Table, header: list[str]) -> list[list[str | None]]:
+    sample = rows.slice(0, SCHEMA_SAMPLE_ROWS)
+    columns = [sample.column(name).to_pylist() for name in header]
+    return [list(values) for values in zip(*columns)] if columns else []

@@ -1,0 +1,168 @@
+"""How: one strategy per table kind, written once against the EngineAdapter primitives.
+
+The embedded driver calls `process_batch` for each planned batch; the Spark engine calls the same
+methods from `foreachBatch`. Batch logic is SQL from `lakehouse.strategies`, in the engine's dialect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+from lakehouse.engines.base import EngineAdapter, Transaction
+from lakehouse.spec.model import HASH_VALUE, IS_CURRENT, Kind, TableSpec
+from lakehouse.strategies import ingest, scd1, scd2
+
+CDF_PROPERTIES = {"delta.enableChangeDataFeed": "true"}
+
+
+def app_id(spec: TableSpec) -> str:
+    return f"lakehouse:{spec.ref}"
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+@dataclass
+class BatchResult:
+    table: str
+    batch_id: int
+    rows_in: int = 0
+    rows_written: int = 0
+    committed: bool = False
+    skipped_as_replay: bool = False
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def table_properties(spec: TableSpec) -> dict[str, str]:
+    properties = dict(CDF_PROPERTIES) if spec.change_data_feed else {}
+    return properties
+
+
+class AppendIngest:
+    kind = Kind.APPEND_INGEST
+
+    def process_batch(
+        self,
+        engine: EngineAdapter,
+        spec: TableSpec,
+        raw: Any,
+        schema: Sequence[tuple[str, str]],
+        extra_columns: Sequence[str],
+        batch_id: int,
+        evolve_schema: bool,
+    ) -> BatchResult:
+        result = BatchResult(str(spec.ref), batch_id, rows_in=engine.row_count(raw))
+        txn = Transaction(app_id(spec), batch_id)
+        if engine.already_committed(spec.ref, txn):
+            result.skipped_as_replay = True
+            return result
+        typed = engine.sql(
+            ingest.typed_projection_sql(engine.dialect, schema, extra_columns, now_iso(), "raw"), {"raw": raw}
+        )
+        engine.append(spec.ref, typed, txn, properties=table_properties(spec), evolve_schema=evolve_schema)
+        result.rows_written = engine.row_count(typed)
+        result.committed = True
+        return result
+
+
+class Scd1Upsert:
+    kind = Kind.SCD1_UPSERT
+
+    def process_batch(
+        self, engine: EngineAdapter, spec: TableSpec, changes: Any, upstream_columns: Sequence[tuple[str, str]],
+        batch_id: int,
+    ) -> BatchResult:
+        result = BatchResult(str(spec.ref), batch_id, rows_in=engine.row_count(changes))
+        txn = Transaction(app_id(spec), batch_id)
+        if engine.already_committed(spec.ref, txn):
+            result.skipped_as_replay = True
+            return result
+        columns = scd1.business_columns(spec, upstream_columns)
+        deduped = engine.sql(scd1.dedup_sql(engine.dialect, spec, columns, now_iso()), {"changes": changes})
+        result.details["rows_after_dedup"] = engine.row_count(deduped)
+        target_exists = engine.table_version(spec.ref) is not None
+        if target_exists:
+            compare = list(spec.keys) + [HASH_VALUE] + ([spec.sequence_by] if spec.sequence_by else [])
+            stored = engine.read_table(spec.ref, columns=compare)
+            changed = engine.sql(
+                scd1.changed_rows_sql(engine.dialect, spec, "batch", "target"), {"batch": deduped, "target": stored}
+            )
+        else:
+            changed = deduped
+        result.rows_written = engine.row_count(changed)
+        if result.rows_written == 0:
+            return result
+        if target_exists:
+            names = [n for n in changed.column_names] if hasattr(changed, "column_names") else changed.columns
+            plan = scd1.merge_plan(engine.dialect, spec, names)
+            engine.merge(spec.ref, changed, plan, txn, evolve_schema=True)
+        else:
+            engine.append(spec.ref, changed, txn, properties=table_properties(spec), evolve_schema=False)
+        result.committed = True
+        return result
+
+
+class Scd2FromChanges:
+    kind = Kind.SCD2_FROM_CHANGES
+
+    def process_batch(
+        self, engine: EngineAdapter, spec: TableSpec, changes: Any, upstream_columns: Sequence[tuple[str, str]],
+        batch_id: int,
+    ) -> BatchResult:
+        result = BatchResult(str(spec.ref), batch_id, rows_in=engine.row_count(changes))
+        txn = Transaction(app_id(spec), batch_id)
+        if engine.already_committed(spec.ref, txn):
+            result.skipped_as_replay = True
+            return result
+        assert spec.surrogate_key
+        dim_columns = scd2.dimension_columns(spec, upstream_columns)
+        business = dim_columns[1:-4]
+        target_exists = engine.table_version(spec.ref) is not None
+        q = engine.dialect.quote
+        if target_exists:
+            wanted = [spec.surrogate_key, *spec.keys, HASH_VALUE, IS_CURRENT]
+            dim = engine.read_table(spec.ref, columns=wanted)
+            current = engine.sql(
+                f"SELECT * FROM dim WHERE {q(IS_CURRENT)} AND ({', '.join(q(k) for k in spec.keys)}) IN "
+                f"(SELECT {', '.join(q(k) for k in spec.keys)} FROM changes)",
+                {"dim": dim, "changes": changes},
+            )
+            max_key = engine.sql(f"SELECT coalesce(max({q(spec.surrogate_key)}), 0) AS m FROM dim", {"dim": dim})
+            max_surrogate = int(max_key.column(0)[0].as_py())
+        else:
+            current = engine.sql(
+                f"SELECT CAST(NULL AS BIGINT) AS {q(spec.surrogate_key)}, "
+                + ", ".join(f"{q(k)}" for k in spec.keys)
+                + f", CAST(NULL AS VARCHAR) AS {q(HASH_VALUE)}, FALSE AS {q(IS_CURRENT)} FROM changes WHERE FALSE",
+                {"changes": changes},
+            )
+            max_surrogate = 0
+        staged = engine.sql(
+            scd2.staging_sql(engine.dialect, spec, business, max_surrogate),
+            {"changes": changes, "current_dim": current},
+        )
+        names = [n for n, _ in dim_columns]
+        new_versions = engine.sql(
+            f"SELECT {engine.dialect.column_list(names)} FROM staged WHERE {q(scd2.TARGET_ID)} IS NULL",
+            {"staged": staged},
+        )
+        result.rows_written = engine.row_count(new_versions)
+        result.details["versions_closed"] = engine.row_count(staged) - result.rows_written
+        if result.rows_written == 0:
+            return result
+        if target_exists:
+            engine.merge(spec.ref, staged, scd2.merge_plan(engine.dialect, spec, names), txn, evolve_schema=True)
+        else:
+            engine.append(spec.ref, new_versions, txn, properties=table_properties(spec), evolve_schema=False)
+        result.committed = True
+        return result
+
+
+STRATEGIES = {
+    Kind.APPEND_INGEST: AppendIngest(),
+    Kind.SCD1_UPSERT: Scd1Upsert(),
+    Kind.SCD2_FROM_CHANGES: Scd2FromChanges(),
+}

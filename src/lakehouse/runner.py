@@ -1,0 +1,136 @@
+"""Runs a pipeline on the chosen engine: table by table, in dependency order, under the pipeline lock."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+from lakehouse.config import Settings
+from lakehouse.errors import ConfigError
+from lakehouse.flows import BatchResult, table_properties
+from lakehouse.locking import pipeline_lock
+from lakehouse.spec.model import Kind, Pipeline, TableRef, TableSpec
+from lakehouse.storage import Storage
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class TableReport:
+    table: str
+    batches: list[dict[str, Any]] = field(default_factory=list)
+    rows_written: int = 0
+    version: int | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class RunReport:
+    pipeline: str
+    engine: str
+    tables: list[TableReport] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def make_engine(settings: Settings, storage: Storage):
+    if settings.engine == "embedded":
+        from lakehouse.engines.embedded.engine import EmbeddedEngine
+
+        return EmbeddedEngine(settings, storage)
+    from lakehouse.engines.spark import SparkEngine  # imports pyspark lazily, with the install hint
+
+    return SparkEngine(settings, storage)
+
+
+class Runner:
+    def __init__(self, settings: Settings, storage: Storage, catalog=None, progress: Progress | None = None) -> None:
+        self.settings = settings
+        self.storage = storage
+        self.catalog = catalog
+        self.progress = progress or (lambda message: None)
+        self.engine = make_engine(settings, storage)
+
+    def driver(self):
+        if self.settings.engine == "embedded":
+            from lakehouse.engines.embedded.driver import EmbeddedDriver
+
+            return EmbeddedDriver(self.engine, self.progress)
+        return self.engine.driver(self.progress)
+
+    def selected(self, pipeline: Pipeline, only: str | None) -> list[TableSpec]:
+        if only is None:
+            return list(pipeline.tables)
+        return [pipeline.table(only)]
+
+    def run(self, pipeline: Pipeline, only: str | None = None) -> RunReport:
+        started = time.perf_counter()
+        report = RunReport(pipeline.name, self.settings.engine)
+        with pipeline_lock(self.settings, pipeline.name if only is None else f"{pipeline.name}.{only}"):
+            driver = self.driver()
+            for spec in self.selected(pipeline, only):
+                table_started = time.perf_counter()
+                results: list[BatchResult] = driver.run_table(spec)
+                table_report = TableReport(str(spec.ref))
+                for result in results:
+                    table_report.batches.append(asdict(result))
+                    table_report.rows_written += result.rows_written
+                table_report.version = self.engine.table_version(spec.ref)
+                table_report.seconds = round(time.perf_counter() - table_started, 3)
+                report.tables.append(table_report)
+                if any(r.committed for r in results) or (table_report.version is not None and not self._registered(spec)):
+                    self.register(spec)
+                self.progress(_describe(table_report))
+        report.seconds = round(time.perf_counter() - started, 3)
+        return report
+
+    # -- catalog -------------------------------------------------------------------------------
+    def _registered(self, spec: TableSpec) -> bool:
+        if self.catalog is None:
+            return True
+        return self.catalog.get_table(spec.ref.schema, spec.ref.name) is not None
+
+    def register(self, spec: TableSpec) -> None:
+        if self.catalog is None or self.engine.table_version(spec.ref) is None:
+            return
+        self.catalog.ensure_schema(spec.ref.schema, f"{self.settings.warehouse}/{spec.ref.schema}")
+        self.catalog.register_table(
+            spec.ref.schema,
+            spec.ref.name,
+            self.settings.table_uri(spec.ref.schema, spec.ref.name),
+            self.engine.table_columns(spec.ref),
+            comment=spec.comment,
+            properties=table_properties(spec),
+            column_comments=spec.column_comments,
+        )
+
+    # -- reset ---------------------------------------------------------------------------------
+    def reset(self, pipeline: Pipeline, table: str | None = None) -> list[str]:
+        """Drop tables and their checkpoints (one table and everything fed from it, or all)."""
+        specs = list(pipeline.tables) if table is None else pipeline.downstream_of(TableRef.parse(table))
+        dropped = []
+        with pipeline_lock(self.settings, pipeline.name):
+            for spec in reversed(specs):
+                existed = self.engine.drop_table(spec.ref)
+                checkpoints = self.storage.delete_tree(self.settings.checkpoint_uri(spec.ref.schema, spec.ref.name))
+                if self.catalog is not None:
+                    self.catalog.unregister_table(spec.ref.schema, spec.ref.name)
+                if existed or checkpoints:
+                    dropped.append(str(spec.ref))
+                self.progress(f"reset {spec.ref}: table {'dropped' if existed else 'absent'}, checkpoints "
+                              f"{'cleared' if checkpoints else 'absent'}")
+        return dropped
+
+
+def _describe(report: TableReport) -> str:
+    if not report.batches:
+        return f"{report.table}: nothing new (version {report.version})"
+    replays = sum(1 for b in report.batches if b["skipped_as_replay"])
+    extra = f", {replays} replayed batch(es) already landed" if replays else ""
+    return (f"{report.table}: {report.rows_written} row(s) written in {len(report.batches)} batch(es)"
+            f"{extra}, version {report.version}, {report.seconds:.2f}s")
+
+

@@ -1,0 +1,100 @@
+"""SCD1 upsert: one current row per key, only real changes written (hash compare)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from lakehouse.spec.model import (
+    DATE_ADDED,
+    HASH_VALUE,
+    SOURCE_FILE_MODIFIED,
+    SOURCE_FILENAME,
+    SOURCE_ROW,
+    TableSpec,
+)
+from lakehouse.strategies.hashing import hash_expression
+from lakehouse.strategies.sql import Dialect
+
+COMMIT_VERSION = "_commit_version"
+
+
+@dataclass(frozen=True)
+class MergePlan:
+    """A MERGE as SQL fragments, for an adapter to run: target alias `t`, source alias `s`."""
+
+    on: str
+    update_condition: str | None
+    update_set: dict[str, str]
+    insert_values: dict[str, str]
+    insert_condition: str | None = None
+
+
+def business_columns(spec: TableSpec, upstream_columns: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Upstream's data columns: bronze lineage/rescue columns do not travel to silver."""
+    from lakehouse.spec.model import BRONZE_METADATA
+
+    return [(n, t) for n, t in upstream_columns if n not in BRONZE_METADATA and not n.startswith("_")]
+
+
+def tracked_columns(spec: TableSpec, columns: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    if spec.tracked_columns is None:
+        return [(n, t) for n, t in columns if n not in spec.keys]
+    types = dict(columns)
+    return [(n, types.get(n, "string")) for n in spec.tracked_columns]
+
+
+def dedup_sql(
+    dialect: Dialect,
+    spec: TableSpec,
+    columns: Sequence[tuple[str, str]],
+    date_added_iso: str,
+    source_view: str = "changes",
+) -> str:
+    """Last occurrence per key wins: by commit, file landing order, then row position (or sequence_by)."""
+    q = dialect.quote
+    order = []
+    if spec.sequence_by:
+        order.append(f"{q(spec.sequence_by)} DESC NULLS LAST")
+    order += [f"{q(c)} DESC" for c in (COMMIT_VERSION, SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW)]
+    keys = dialect.column_list(spec.keys)
+    names = [n for n, _ in columns]
+    not_null_keys = " AND ".join(f"{q(k)} IS NOT NULL" for k in spec.keys)
+    return (
+        f"SELECT {dialect.column_list(names)}, "
+        f"{hash_expression(dialect, tracked_columns(spec, columns))} AS {q(HASH_VALUE)}, "
+        f"{q(SOURCE_FILENAME)}, "
+        f"{dialect.cast(dialect.literal(date_added_iso), 'timestamp')} AS {q(DATE_ADDED)}\n"
+        f"FROM (SELECT *, row_number() OVER (PARTITION BY {keys} ORDER BY {', '.join(order)}) AS __rank\n"
+        f"      FROM {source_view} WHERE {not_null_keys}) ranked\n"
+        f"WHERE __rank = 1"
+    )
+
+
+def is_distinct(dialect: Dialect, left: str, right: str) -> str:
+    if dialect.name == "spark":
+        return f"NOT ({left} <=> {right})"
+    return f"{left} IS DISTINCT FROM {right}"
+
+
+def changed_rows_sql(dialect: Dialect, spec: TableSpec, batch_view: str, target_view: str) -> str:
+    """Rows of the deduplicated batch that are new or differ from the stored row (NULL-safe)."""
+    q = dialect.quote
+    join = " AND ".join(f"s.{q(k)} = t.{q(k)}" for k in spec.keys)
+    condition = f"t.{q(spec.keys[0])} IS NULL OR {is_distinct(dialect, 't.' + q(HASH_VALUE), 's.' + q(HASH_VALUE))}"
+    if spec.sequence_by:
+        seq = q(spec.sequence_by)
+        condition = f"({condition}) AND (t.{seq} IS NULL OR s.{seq} IS NULL OR s.{seq} >= t.{seq})"
+    return f"SELECT s.* FROM {batch_view} s LEFT JOIN {target_view} t ON {join} WHERE {condition}"
+
+
+def merge_plan(dialect: Dialect, spec: TableSpec, columns: Sequence[str]) -> MergePlan:
+    q = dialect.quote
+    on = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in spec.keys)
+    assignments = {column: f"s.{q(column)}" for column in columns}
+    return MergePlan(
+        on=on,
+        update_condition=is_distinct(dialect, f"t.{q(HASH_VALUE)}", f"s.{q(HASH_VALUE)}"),
+        update_set=assignments,
+        insert_values=assignments,
+    )
