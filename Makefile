@@ -1,0 +1,73 @@
+# Local Lakehouse. `make run-pipeline` and `make test` set everything up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+LAKEHOUSE := $(VENV)/bin/lakehouse
+SCALE ?= 0.01
+CHUNKS ?= 4
+PIPELINE ?= customer
+PYTEST_ARGS ?=
+
+export LAKEHOUSE_LANDING ?= data/landing
+export LAKEHOUSE_WAREHOUSE ?= data/warehouse
+
+.PHONY: help setup run-pipeline run-embedded land-sample changes reset status validate test test-fast bench clean
+
+help:
+	@echo "make run-pipeline  land sample TPC-H data and run the pipeline (Spark stack if it is up, else embedded)"
+	@echo "make test          run the test suite (tiers: unit, integration, spark; docker tests skip without Docker)"
+	@echo "make reset         drop the pipeline's tables and checkpoints (landing files stay)"
+	@echo "make status | validate | changes | bench | up | down | logs"
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e ".[dev]"
+	touch $@
+
+-include docker/stack.mk
+# docker/stack.mk defines it; without Docker the stack is never up.
+STACK_IS_UP ?= false
+
+# With the Docker stack up, the pipeline runs as Spark jobs there; otherwise on the embedded engine.
+run-pipeline: setup
+	@if $(STACK_IS_UP); then \
+		echo "Docker stack is up: submitting the Spark jobs"; $(MAKE) --no-print-directory stack-run-pipeline; \
+	else \
+		$(MAKE) --no-print-directory run-embedded; \
+	fi
+
+run-embedded: setup land-sample
+	$(LAKEHOUSE) run --pipeline $(PIPELINE)
+	$(LAKEHOUSE) status --pipeline $(PIPELINE)
+	$(LAKEHOUSE) validate --pipeline $(PIPELINE)
+
+land-sample: setup
+	$(LAKEHOUSE) landing sample --scale $(SCALE) --chunks $(CHUNKS)
+
+changes: setup
+	$(LAKEHOUSE) landing changes --table customer --share 0.01 --new 10 --resend 5 --duplicates 3
+
+reset: setup
+	@if $(STACK_IS_UP); then $(MAKE) --no-print-directory stack-reset; else $(LAKEHOUSE) reset --pipeline $(PIPELINE) --yes; fi
+
+status: setup
+	$(LAKEHOUSE) status --pipeline $(PIPELINE)
+
+validate: setup
+	$(LAKEHOUSE) validate --pipeline $(PIPELINE)
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: setup
+	$(PY) -m pytest -m "not integration and not spark and not docker and not slow" $(PYTEST_ARGS)
+
+bench: setup
+	$(LAKEHOUSE) bench --scale $${BENCH_SCALE:-1}
+
+clean:
+	rm -rf data .lakehouse .pytest_cache
