@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any, Sequence
 
 from lakehouse.engines.base import EngineAdapter, Transaction
+from lakehouse.faults import crash_during, crashpoint
 from lakehouse.spec.model import HASH_VALUE, IS_CURRENT, Kind, TableSpec
 from lakehouse.strategies import ingest, scd1, scd2
 
@@ -62,7 +63,9 @@ class AppendIngest:
         typed = engine.sql(
             ingest.typed_projection_sql(engine.dialect, schema, extra_columns, now_iso(), "raw"), {"raw": raw}
         )
-        engine.append(spec.ref, typed, txn, properties=table_properties(spec), evolve_schema=evolve_schema)
+        crashpoint(f"{spec.ref}:after-read")
+        with crash_during(f"{spec.ref}:during-commit"):
+            engine.append(spec.ref, typed, txn, properties=table_properties(spec), evolve_schema=evolve_schema)
         result.rows_written = engine.row_count(typed)
         result.committed = True
         return result
@@ -95,12 +98,13 @@ class Scd1Upsert:
         result.rows_written = engine.row_count(changed)
         if result.rows_written == 0:
             return result
-        if target_exists:
-            names = [n for n in changed.column_names] if hasattr(changed, "column_names") else changed.columns
-            plan = scd1.merge_plan(engine.dialect, spec, names)
-            engine.merge(spec.ref, changed, plan, txn, evolve_schema=True)
-        else:
-            engine.append(spec.ref, changed, txn, properties=table_properties(spec), evolve_schema=False)
+        crashpoint(f"{spec.ref}:after-read")
+        with crash_during(f"{spec.ref}:during-commit"):
+            if target_exists:
+                plan = scd1.merge_plan(engine.dialect, spec, engine.column_names(changed))
+                engine.merge(spec.ref, changed, plan, txn, evolve_schema=True)
+            else:
+                engine.append(spec.ref, changed, txn, properties=table_properties(spec), evolve_schema=False)
         result.committed = True
         return result
 
@@ -153,10 +157,13 @@ class Scd2FromChanges:
         result.details["versions_closed"] = engine.row_count(staged) - result.rows_written
         if result.rows_written == 0:
             return result
-        if target_exists:
-            engine.merge(spec.ref, staged, scd2.merge_plan(engine.dialect, spec, names), txn, evolve_schema=True)
-        else:
-            engine.append(spec.ref, new_versions, txn, properties=table_properties(spec), evolve_schema=False)
+        crashpoint(f"{spec.ref}:after-read")
+        with crash_during(f"{spec.ref}:during-commit"):
+            if target_exists:
+                plan = scd2.merge_plan(engine.dialect, spec, names)
+                engine.merge(spec.ref, staged, plan, txn, evolve_schema=True)
+            else:
+                engine.append(spec.ref, new_versions, txn, properties=table_properties(spec), evolve_schema=False)
         result.committed = True
         return result
 

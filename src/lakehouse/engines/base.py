@@ -53,6 +53,9 @@ class EngineAdapter(abc.ABC):
     def row_count(self, relation: Any) -> int: ...
 
     @abc.abstractmethod
+    def column_names(self, relation: Any) -> list[str]: ...
+
+    @abc.abstractmethod
     def already_committed(self, ref: TableRef, txn: Transaction) -> bool:
         """Whether a commit with this app transaction (or a later one) already landed."""
 

@@ -16,6 +16,7 @@ from lakehouse.checkpoints import CheckpointLog, PlannedBatch
 from lakehouse.engines.embedded.csv_reader import conform, read_csv_text
 from lakehouse.engines.embedded.engine import EmbeddedEngine
 from lakehouse.errors import LakehouseError
+from lakehouse.faults import crashpoint
 from lakehouse.flows import STRATEGIES, BatchResult
 from lakehouse.spec.model import EvolutionMode, Kind, TableSpec
 from lakehouse.storage import FileInfo
@@ -119,8 +120,10 @@ class EmbeddedDriver:
             result = self._ingest(spec, log_, planned)
         else:
             result = self._from_upstream(spec, planned)
+        crashpoint(f"{spec.ref}:after-commit")
         log_.commit(planned.batch_id, {"rows_in": result.rows_in, "rows_written": result.rows_written,
                                        "committed": result.committed, **result.details})
+        crashpoint(f"{spec.ref}:after-checkpoint")
         return result
 
     def _ingest(self, spec: TableSpec, log_: CheckpointLog, planned: PlannedBatch) -> BatchResult:

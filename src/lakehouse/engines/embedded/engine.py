@@ -102,6 +102,9 @@ class EmbeddedEngine(EngineAdapter):
     def row_count(self, relation: pa.Table) -> int:
         return relation.num_rows
 
+    def column_names(self, relation: pa.Table) -> list[str]:
+        return list(relation.column_names)
+
     def already_committed(self, ref: TableRef, txn: Transaction) -> bool:
         table = self.delta_table(ref)
         if table is None:

@@ -1,0 +1,49 @@
+"""Fault injection for the crash-and-rerun tests: LAKEHOUSE_CRASH_AT=<table>:<point>[@seconds].
+
+Points: `after-read` (input read, nothing written), `during-commit` (SIGKILL `seconds` after the Delta
+write starts, default 0.05), `after-commit` (data committed, offset log not yet), `after-checkpoint`
+(batch fully done, before the next table). Unset in normal runs: every call is then a no-op.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+ENV = "LAKEHOUSE_CRASH_AT"
+
+
+def _armed(point: str) -> str | None:
+    wanted = os.environ.get(ENV)
+    if not wanted:
+        return None
+    name, _, delay = wanted.partition("@")
+    return delay or "" if name == point else None
+
+
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def crashpoint(point: str) -> None:
+    if _armed(point) is not None:
+        _die()
+
+
+@contextmanager
+def crash_during(point: str) -> Iterator[None]:
+    delay = _armed(point)
+    if delay is None:
+        yield
+        return
+    timer = threading.Timer(float(delay or 0.05), _die)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        # The write finished before the timer fired: crash right after it instead.
+        _die()
