@@ -131,8 +131,15 @@ class Catalog(ABC):
         properties: dict[str, str] | None = None,
         *,
         owner: str | None = None,
+        replace: bool = False,
     ) -> bool:
-        """Create the schema or bring it in line; returns whether anything changed."""
+        """Create the schema or bring it in line; returns whether anything changed.
+
+        By default an existing schema keeps what the call does not say: an empty comment, no
+        properties or no owner leave the registered ones alone, and given properties are merged
+        in. That way the pipeline's plain `ensure_schema(name, location)` never erases what
+        `lakehouse catalog apply` set. `replace=True` sets exactly what is given (apply uses it).
+        """
         validate_identifier(name, "schema")
         wanted = SchemaInfo(
             name=name,
@@ -145,7 +152,15 @@ class Catalog(ABC):
         if current is None:
             self._create_schema(wanted)
             return True
-        if owner is None:
+        if not replace:
+            wanted = SchemaInfo(
+                name=name,
+                location=wanted.location,
+                comment=wanted.comment or current.comment,
+                owner=wanted.owner or current.owner,
+                properties={**current.properties, **wanted.properties},
+            )
+        elif owner is None:
             wanted = SchemaInfo(wanted.name, wanted.location, wanted.comment, current.owner, wanted.properties)
         if current == wanted:
             return False
@@ -162,10 +177,14 @@ class Catalog(ABC):
         comment: str = "",
         properties: dict[str, str] | None = None,
         column_comments: dict[str, str] | None = None,
+        replace: bool = False,
     ) -> bool:
         """Register (or re-register after schema evolution) an external Delta table.
 
         Idempotent: returns whether anything changed. The schema must exist (ensure_schema).
+        Location and columns are always taken from the call. As with ensure_schema, an existing
+        registration keeps the comment, properties and column comments the call does not give
+        (for columns that still exist), unless `replace=True`.
         """
         validate_identifier(schema, "schema")
         validate_identifier(name, "table")
@@ -192,6 +211,17 @@ class Catalog(ABC):
             column_comments={key: value for key, value in (column_comments or {}).items() if value},
         )
         current = self.get_table(schema, name)
+        if current is not None and not replace:
+            kept_comments = {key: value for key, value in current.column_comments.items() if key in column_names}
+            wanted = TableInfo(
+                schema=schema,
+                name=name,
+                location=wanted.location,
+                columns=columns,
+                properties={**current.properties, **wanted.properties},
+                comment=wanted.comment or current.comment,
+                column_comments={**kept_comments, **wanted.column_comments},
+            )
         if current == wanted:
             return False
         self._put_table(wanted, exists=current is not None)
