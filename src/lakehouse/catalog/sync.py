@@ -25,6 +25,7 @@ PENDING_TABLE = "pending-table"  # in the spec, no Delta table yet: not drift
 MISSING_DATA = "missing-data"  # registered, but no Delta table at its location
 UNEXPECTED_TABLE = "unexpected-table"  # registered in a spec'd schema, absent from the spec
 DELTA_PROPERTY = "delta-property"  # the spec's delta.* property disagrees with the Delta log
+UNKNOWN_COLUMN = "unknown-column"  # the spec comments on a column the Delta table lacks
 FIXABLE = {CREATE_SCHEMA, ALTER_SCHEMA, REGISTER_TABLE, ALTER_TABLE}
 
 
@@ -161,7 +162,7 @@ def _plan_table(catalog: Catalog, entry: TableEntry, settings: Settings, schema_
     unknown = sorted(set(entry.column_comments) - {name for name, _ in facts.columns})
     if unknown:
         findings.append(Finding(
-            DELTA_PROPERTY, target, [f"the spec comments on columns the Delta table lacks: {', '.join(unknown)}"],
+            UNKNOWN_COLUMN, target, [f"the spec comments on columns the Delta table lacks: {', '.join(unknown)}"],
             hint="fix the column names under `columns:` in the spec",
         ))
     wanted = wanted_table(entry, settings, facts.columns)
