@@ -122,3 +122,18 @@ def test_writer_keeps_null_apart_from_empty_string(tmp_path):
     write_csv_text(path, ["k", "v"], [["1", None], ["2", ""], ["3", " padded "]])
     assert path.read_text() == 'k,v\n1,\n2,""\n3," padded "\n'
     assert read_csv_text(path).column("v").to_pylist() == [None, "", " padded "]
+
+
+@pytest.mark.parametrize("block_size", [1, 7, 16, 64])
+def test_small_read_blocks_mix_fast_and_careful_paths(handmade, tmp_path, monkeypatch, block_size):
+    # Real blocks are 16 MB; tiny ones put block edges inside records and quoted fields.
+    from lakehouse.landing import chunking
+
+    monkeypatch.setattr(chunking, "_BLOCK", block_size)
+    source = tmp_path / "mixed.csv"
+    rows = [b"%d,plain,row\n" % i for i in range(20)] + HANDMADE_ROWS + [b"%d,x,y\n" % i for i in range(30, 40)]
+    source.write_bytes(HEADER + b"".join(rows))
+    for chunks in (1, 3, 8):
+        files = chunk_csv(source, chunks, tmp_path / f"out{chunks}")
+        assert b"".join(body(f) for f in files) == b"".join(rows)
+        assert sum(read_csv_text(f).num_rows for f in files) == len(rows)

@@ -7,6 +7,7 @@ are unbalanced continues the record on the next line (a quoted field holding a n
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -73,38 +74,83 @@ def chunk_csv(
         if not header.endswith(b"\n"):
             header += b"\n"
         report_every = max(1, math.ceil(chunks / 20))
-        line_iter = iter(source)
+        units = _record_units(source, path)
+        pending: tuple[bytes, int] | None = None
         for index, target in enumerate(targets, start=1):
             out_path = out_dir / chunk_name(prefix, index)
             is_last = index == len(targets)
+            remaining = None if is_last else target  # the last chunk takes whatever is left
             with open(out_path, "wb") as out:
                 out.write(header)
-                _copy_records(line_iter, out, None if is_last else target, path)
+                while remaining is None or remaining > 0:
+                    unit = pending or next(units, None)
+                    pending = None
+                    if unit is None:
+                        break
+                    data, count = unit
+                    if remaining is None or count <= remaining:
+                        out.write(data)
+                        remaining = None if remaining is None else remaining - count
+                    else:
+                        cut = _end_of_line(data, remaining)
+                        out.write(data[:cut])
+                        pending = (data[cut:], count - remaining)
+                        remaining = 0
             written.append(out_path)
             if progress and (index % report_every == 0 or is_last):
                 progress(f"chunked {path.name}: {index}/{len(targets)} files")
     return written
 
 
-def _copy_records(lines, out, limit: int | None, source: Path) -> None:
-    """Copy `limit` records (all remaining when None) from `lines` to `out`."""
-    copied = 0
-    open_quote = False
-    for line in lines:
-        out.write(line)
-        # An odd count of quote characters flips whether we are inside a quoted field;
-        # an escaped quote ("") counts twice and so changes nothing.
-        if line.count(b'"') % 2:
-            open_quote = not open_quote
-        if open_quote:
+# Every byte except the quote and the newline: deleting these leaves each line's quotes.
+_NOT_QUOTE_OR_NEWLINE = bytes(b for b in range(256) if b not in b'"\n')
+
+
+def _has_open_quote_line(block: bytes) -> bool:
+    """Whether some line of `block` has an odd number of quotes (a quoted field spans lines).
+
+    Runs at C speed: strip all but quotes and newlines, drop quote pairs (they cannot pair
+    across a newline, which sits between them), and look for a quote left over.
+    """
+    return b'"' in block.translate(None, _NOT_QUOTE_OR_NEWLINE).replace(b'""', b"")
+
+
+def _record_units(source, path: Path):
+    """Yield (bytes, record count) pieces of `source`, each ending at a record boundary.
+
+    Fast path: a block of whole lines with no line-spanning quoted field is one piece. Otherwise
+    the block is walked line by line and each record is its own piece.
+    """
+    while block := source.read(_BLOCK):
+        if not block.endswith(b"\n"):
+            block += source.readline()  # whole lines only
+        if not _has_open_quote_line(block):
+            yield block, block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
             continue
-        copied += 1
-        if limit is not None and copied >= limit:
-            return
-    if open_quote:
-        raise InputFileError(
-            f"'{source}' ends inside a quoted field (unbalanced '\"').",
-            hint="the file is truncated or not RFC 4180 CSV; regenerate it",
-        )
-    # Running out early is fine: with quoted newlines there are fewer records than lines counted,
-    # so the last chunks come out shorter.
+        lines = io.BytesIO(block)
+        record, open_quote = b"", False
+        while True:
+            line = lines.readline() or (source.readline() if open_quote else b"")
+            if not line:
+                break
+            record += line
+            # An odd count of quotes flips whether we are inside a quoted field;
+            # an escaped quote ("") counts twice and so changes nothing.
+            if line.count(b'"') % 2:
+                open_quote = not open_quote
+            if not open_quote:
+                yield record, 1
+                record = b""
+        if open_quote:
+            raise InputFileError(
+                f"'{path}' ends inside a quoted field (unbalanced '\"').",
+                hint="the file is truncated or not RFC 4180 CSV; regenerate it",
+            )
+
+
+def _end_of_line(data: bytes, lines: int) -> int:
+    """Offset just after the `lines`-th newline of `data`."""
+    position = -1
+    for _ in range(lines):
+        position = data.index(b"\n", position + 1)
+    return position + 1
