@@ -197,3 +197,17 @@ def test_impossible_batches_are_refused(workdir, arguments, message):
 def test_without_generated_data_the_error_names_the_command(tmp_path):
     with pytest.raises(InputFileError, match="lakehouse landing sample"):
         make_customer_changes(tmp_path, seed=1, **STANDARD)
+
+
+def test_new_customers_first_take_keys_reserved_as_pending(workdir):
+    # An orders batch with late-arriving customers reserves keys this way; they land later.
+    import json
+
+    make_customer_changes(workdir, seed=1, **STANDARD)
+    meta_path = workdir / "changes" / "customer_state.json"
+    meta = json.loads(meta_path.read_text())
+    meta["extra"]["pending_keys"] = [900, 901]
+    meta_path.write_text(json.dumps(meta))
+    batch = make_customer_changes(workdir, seed=1, share=0.0, new=3, resend=0, duplicates=0)
+    assert batch.new_keys == [900, 901, 902]
+    assert json.loads(meta_path.read_text())["extra"]["pending_keys"] == []
