@@ -3,7 +3,8 @@
 What a batch holds (each key category is disjoint; see ChangeBatch):
 - changed: existing keys with 1-2 of address, phone, account balance, market segment changed.
   A few changes clear a value: a phone becomes NULL (`,,`) or an address the empty string (`,"",`).
-- new: keys above the current maximum (pending keys reserved by an orders batch come first).
+- new: keys above the current maximum. Keys listed as `pending_keys` in the state come first:
+  that is where an orders batch with late-arriving customers (not written yet) reserves them.
 - resent: existing keys sent again, byte-identical to their latest version.
 - duplicates: some changed or new keys appear twice, the two rows with different values.
   **The LAST occurrence in the file is the one that should win**; the earlier one is a decoy

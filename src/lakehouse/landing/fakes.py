@@ -6,7 +6,6 @@ import random
 import string
 
 SEGMENTS = ("AUTOMOBILE", "BUILDING", "FURNITURE", "HOUSEHOLD", "MACHINERY")
-ORDER_PRIORITIES = ("1-URGENT", "2-HIGH", "3-MEDIUM", "4-NOT SPECIFIED", "5-LOW")
 _ADDRESS_CHARS = string.ascii_letters + string.digits + ",. "
 _WORDS = (
     "furiously regular deposits sleep slyly carefully final packages cajole ironic accounts "
@@ -32,6 +31,3 @@ def money(value: float) -> str:
 def comment(rng: random.Random) -> str:
     return " ".join(rng.choice(_WORDS) for _ in range(rng.randint(4, 12)))
 
-
-def clerk(rng: random.Random, scale_clerks: int = 1000) -> str:
-    return f"Clerk#{rng.randint(1, scale_clerks):09d}"
