@@ -71,9 +71,9 @@ def cli(ctx: click.Context, landing, warehouse, catalog_uri, engine, as_json, de
 
 
 def _register_commands() -> None:
-    from lakehouse import cli_catalog, cli_landing, cli_pipeline
+    from lakehouse import cli_bench, cli_catalog, cli_landing, cli_pipeline
 
-    for module in (cli_pipeline, cli_landing, cli_catalog):
+    for module in (cli_pipeline, cli_landing, cli_catalog, cli_bench):
         for command in module.COMMANDS:
             cli.add_command(command)
 
