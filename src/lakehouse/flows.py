@@ -135,12 +135,13 @@ class Scd2FromChanges:
                 {"dim": dim, "changes": changes},
             )
             max_key = engine.sql(f"SELECT coalesce(max({q(spec.surrogate_key)}), 0) AS m FROM dim", {"dim": dim})
-            max_surrogate = int(max_key.column(0)[0].as_py())
+            max_surrogate = int(engine.first_value(max_key))
         else:
             current = engine.sql(
                 f"SELECT CAST(NULL AS BIGINT) AS {q(spec.surrogate_key)}, "
                 + ", ".join(f"{q(k)}" for k in spec.keys)
-                + f", CAST(NULL AS VARCHAR) AS {q(HASH_VALUE)}, FALSE AS {q(IS_CURRENT)} FROM changes WHERE FALSE",
+                + f", CAST(NULL AS {engine.dialect.sql_type('string')}) AS {q(HASH_VALUE)}, FALSE AS {q(IS_CURRENT)} "
+                "FROM changes WHERE FALSE",
                 {"changes": changes},
             )
             max_surrogate = 0

@@ -55,6 +55,10 @@ class EngineAdapter(abc.ABC):
     @abc.abstractmethod
     def column_names(self, relation: Any) -> list[str]: ...
 
+    def first_value(self, relation: Any) -> Any:
+        """The first column of the first row, for scalar queries. Arrow relations by default."""
+        return relation.column(0)[0].as_py()
+
     @abc.abstractmethod
     def already_committed(self, ref: TableRef, txn: Transaction) -> bool:
         """Whether a commit with this app transaction (or a later one) already landed."""
