@@ -110,3 +110,48 @@ def test_reset_removes_the_tables_from_spark(spark, catalog, settings):
         catalog.drop_schema(schema)
     databases = {row[0] for row in spark.sql("SHOW DATABASES").collect()}
     assert databases.isdisjoint(PIPELINE_TABLES)
+
+
+CUSTOMER_CSV = (
+    "c_custkey,c_name,c_address,c_nationkey,c_phone,c_acctbal,c_mktsegment,c_comment\n"
+    "1,Customer#000000001,IVhzIApeRb,15,25-989-741-2988,711.56,BUILDING,regular deposits\n"
+    "2,Customer#000000002,XSTf4NCwDVaW,13,23-768-687-3665,121.65,AUTOMOBILE,furiously final\n"
+)
+
+
+def test_after_lakehouse_run_spark_lists_every_pipeline_table_under_the_warehouse(spark, metastore_uri, tmp_path):
+    """End to end: `lakehouse run` with LAKEHOUSE_CATALOG set registers what it creates.
+
+    Runs last in this module: it re-uses the plain bronze/silver/gold names the reset test freed.
+    """
+    from click.testing import CliRunner
+
+    from lakehouse.cli import cli
+    from lakehouse.spec import get_pipeline
+
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    (landing / "customer").mkdir(parents=True)
+    (landing / "customer" / "customer.1.csv").write_text(CUSTOMER_CSV)
+    env = {"LAKEHOUSE_LANDING": str(landing), "LAKEHOUSE_WAREHOUSE": str(warehouse), "LAKEHOUSE_CATALOG": metastore_uri,
+           "LAKEHOUSE_ENGINE": "embedded", "LAKEHOUSE_CATALOG_PREFIX": None,
+           "LAKEHOUSE_CATALOG_SPEC": str(REPO_CATALOG_SPEC)}
+    runner = CliRunner()
+    result = runner.invoke(cli, ["run", "--pipeline", "customer"], env=env)
+    assert result.exit_code == 0, result.output
+
+    pipeline_tables = [spec.ref for spec in get_pipeline("customer").tables]
+    assert {(ref.schema, ref.name) for ref in pipeline_tables} == set(PIPELINE_TABLES.items())
+    for ref in pipeline_tables:
+        assert [row.tableName for row in spark.sql(f"SHOW TABLES IN {ref.schema}").collect()] == [ref.name]
+        location = table_metadata(spark, ref.schema, ref.name).location().toString()
+        assert location == f"file:{warehouse}/{ref.schema}/{ref.name}"
+
+    # The runner registers without the spec's column comments; apply adds them, then no drift.
+    assert runner.invoke(cli, ["catalog", "apply"], env=env).exit_code == 0
+    result = runner.invoke(cli, ["catalog", "drift"], env=env)
+    assert result.exit_code == 0, result.output
+
+    result = runner.invoke(cli, ["reset", "--pipeline", "customer", "--yes"], env=env)
+    assert result.exit_code == 0, result.output
+    for ref in pipeline_tables:
+        assert spark.sql(f"SHOW TABLES IN {ref.schema}").collect() == []
