@@ -1,0 +1,237 @@
+"""`lakehouse bench`: full load against a DuckDB floor, incremental batches, and a memory run.
+
+Layout of the work dir (never the user's data/landing):
+
+    <workdir>/sf<scale>/tpch/        generated CSV (kept between bench runs: generation is not measured)
+    <workdir>/sf<scale>/landing/     landed chunks and batches (fresh every run)
+    <workdir>/sf<scale>/warehouse/   Delta tables and checkpoints (fresh every run)
+    <workdir>/sf<scale>/floor/       the floor's Parquet output
+
+Every measured phase runs in its own child process (isolate.py) so its peak memory is its own.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from lakehouse.bench import batches, machine
+from lakehouse.bench.isolate import run_isolated
+from lakehouse.bench.phases import duckdb_floor, run_tables
+from lakehouse.config import Settings
+from lakehouse.landing import chunk_csv, generate_tpch, land_files
+from lakehouse.landing.chunking import count_lines
+from lakehouse.spec import PIPELINES, Kind, Pipeline, TableRef
+from lakehouse.storage import Storage
+
+Progress = Callable[[str], None]
+LAYERS = ("bronze", "silver", "gold")
+SALES_SOURCES = ("customer", "orders", "lineitem", "nation", "region", "part", "supplier")
+MEMORY_SOURCES = ("customer", "orders", "lineitem")
+
+
+@dataclass
+class BenchOptions:
+    scale: float = 1.0
+    workdir: Path = Path("data/bench")
+    # Customer change batches and new-order batches, as a share of the table at `scale`.
+    shares: tuple[float, ...] = (0.001, 0.01, 0.1)
+    # The customer batches are repeated, with the same row counts, on a table this many times bigger.
+    compare_scale: float | None = 10.0
+    # A full load of customer, orders and lineitem at this scale, in batches of `memory_batch_files`.
+    memory_scale: float | None = None
+    memory_batch_files: int = 2
+    # Landed files are cut to about this size (what an upstream export typically writes).
+    file_mb: int = 128
+    tables: tuple[str, ...] = SALES_SOURCES
+    extra: dict = field(default_factory=dict)
+
+
+def pipeline_under_test() -> Pipeline:
+    """The whole TPC-H pipeline when it is defined, else the customer pipeline."""
+    return PIPELINES.get("tpch") or PIPELINES["customer"]
+
+
+def runnable_tables(pipeline: Pipeline, sources: tuple[str, ...]) -> tuple[list[str], list[dict]]:
+    """Tables fed (transitively) only from `sources` and with an embedded strategy, in run order."""
+    from lakehouse.flows import STRATEGIES
+
+    included: set[TableRef] = set()
+    names, skipped = [], []
+    for spec in pipeline.tables:
+        if spec.kind is Kind.APPEND_INGEST:
+            fed = spec.source is not None and spec.source.folder in sources
+        else:
+            fed = all(ref in included for ref in spec.upstream)
+        if not fed:
+            continue
+        if spec.kind is not Kind.APPEND_INGEST and spec.kind not in STRATEGIES:
+            skipped.append({"table": str(spec.ref), "reason": f"no embedded strategy for kind {spec.kind.value} yet"})
+            continue
+        included.add(spec.ref)
+        names.append(str(spec.ref))
+    return names, skipped
+
+
+class ScaleRun:
+    """One scale factor's work dir: generation, landing, and table runs in child processes."""
+
+    def __init__(self, options: BenchOptions, scale: float, sources: tuple[str, ...], progress: Progress,
+                 max_files_per_batch: int | None = None) -> None:
+        self.options = options
+        self.scale = scale
+        self.sources = sources
+        self.progress = progress
+        self.root = Path(options.workdir).resolve() / f"sf{scale:g}"
+        self.tpch = self.root / "tpch"
+        settings = Settings.load(landing=str(self.root / "landing"), warehouse=str(self.root / "warehouse"),
+                                 engine="embedded", env={})
+        self.settings = settings.with_overrides(max_files_per_batch=max_files_per_batch or 10_000)
+        self.storage = Storage(self.settings.s3)
+        self.pipeline = pipeline_under_test()
+        self.tables, self.skipped = runnable_tables(self.pipeline, sources)
+
+    def prepare(self) -> dict:
+        """Generate (cached), then start from an empty landing zone, warehouse and change state."""
+        started = time.perf_counter()
+        csvs = generate_tpch(self.scale, self.tpch, self.sources, progress=self.progress)
+        generated = time.perf_counter() - started
+        for stale in (self.root / "landing", self.root / "warehouse", self.root / "floor", self.tpch / "changes",
+                      self.tpch / "chunks"):
+            shutil.rmtree(stale, ignore_errors=True)
+        started = time.perf_counter()
+        landed = {}
+        for table, path in csvs.items():
+            size = path.stat().st_size
+            chunks = max(1, math.ceil(size / (self.options.file_mb * 1024 * 1024)))
+            paths = chunk_csv(path, chunks, self.tpch / "chunks" / table, table)
+            land_files(self.storage, paths, self.settings.landing, table)
+            landed[table] = {"rows": count_lines(path), "files": chunks, "bytes": size}
+        self.progress(f"sf{self.scale:g}: landed {sum(t['bytes'] for t in landed.values()) / 1e9:.2f} GB "
+                      f"in {sum(t['files'] for t in landed.values())} files")
+        return {"generate_seconds": round(generated, 3), "land_seconds": round(time.perf_counter() - started, 3),
+                "tables": landed}
+
+    def floor(self) -> dict:
+        globs = {t: f"{self.settings.landing}/{t}/*.csv" for t in self.sources}
+        outcome = run_isolated(duckdb_floor, globs, str(self.root / "floor"))
+        return {**outcome.value, "peak_rss_bytes": outcome.peak_rss_bytes}
+
+    def run_each_table(self, names: list[str]) -> list[dict]:
+        """One child per table: each table's peak memory is its own."""
+        rows = []
+        for name in names:
+            self.progress(f"sf{self.scale:g}: running {name}")
+            outcome = run_isolated(run_tables, self.settings, self.pipeline.name, [name])
+            rows.append({**outcome.value["tables"][0], "peak_rss_bytes": outcome.peak_rss_bytes})
+        return rows
+
+    def run_by_layer(self, names: list[str]) -> list[dict]:
+        """One child per layer (cheaper for small batches); peak memory is the layer's."""
+        rows = []
+        for layer in LAYERS:
+            layer_names = [n for n in names if n.startswith(layer + ".")]
+            if layer_names:
+                outcome = run_isolated(run_tables, self.settings, self.pipeline.name, layer_names)
+                rows += [{**row, "peak_rss_bytes": outcome.peak_rss_bytes} for row in outcome.value["tables"]]
+        return rows
+
+    def downstream(self, source: str) -> list[str]:
+        """The runnable tables fed from landing folder `source`, in run order."""
+        wanted: set[str] = set()
+        for spec in self.pipeline.tables:
+            if spec.kind is Kind.APPEND_INGEST and spec.source is not None and spec.source.folder == source:
+                wanted.update(str(s.ref) for s in self.pipeline.downstream_of(spec.ref))
+        return [name for name in self.tables if name in wanted]
+
+
+def summarize_layers(rows: list[dict]) -> dict:
+    """Per layer: rows written, wall seconds, rows per second, peak memory (max over its children)."""
+    layers = {}
+    for layer in LAYERS:
+        mine = [r for r in rows if r["table"].startswith(layer + ".")]
+        if not mine:
+            continue
+        seconds = sum(r["seconds"] for r in mine)
+        written = sum(r["rows_written"] for r in mine)
+        layers[layer] = {"tables": len(mine), "rows_written": written, "seconds": round(seconds, 3),
+                         "rows_per_second": round(written / seconds) if seconds else None,
+                         "peak_rss_bytes": max(r["peak_rss_bytes"] for r in mine)}
+    return layers
+
+
+def _full_load(run: ScaleRun, per_table: bool) -> dict:
+    rows = run.run_each_table(run.tables) if per_table else run.run_by_layer(run.tables)
+    seconds = round(sum(r["seconds"] for r in rows), 3)
+    return {"tables": rows, "layers": summarize_layers(rows), "seconds": seconds, "skipped_tables": run.skipped}
+
+
+def _customer_batches(run: ScaleRun, row_counts: list[int]) -> list[dict]:
+    results = []
+    for rows in row_counts:
+        batch = batches.customer_batch(run.tpch, run.storage, run.settings.landing, rows)
+        table_rows = run.run_by_layer(run.downstream("customer"))
+        results.append({"kind": "customer", "batch": batch, "share": round(batch["changed"] / batch["table_rows"], 6),
+                        "tables": table_rows, "layers": summarize_layers(table_rows),
+                        "seconds": round(sum(r["seconds"] for r in table_rows), 3)})
+        run.progress(f"sf{run.scale:g}: customer batch of {batch['changed']} changes: {results[-1]['seconds']:.2f}s")
+    return results
+
+
+def _orders_batches(run: ScaleRun, order_counts: list[int]) -> list[dict]:
+    results = []
+    names = [n for n in run.tables if n in set(run.downstream("orders")) | set(run.downstream("lineitem"))]
+    for count in order_counts:
+        batch = batches.orders_batch(run.tpch, run.storage, run.settings.landing, count)
+        table_rows = run.run_by_layer(names)
+        results.append({"kind": "orders", "batch": batch, "tables": table_rows, "layers": summarize_layers(table_rows),
+                        "seconds": round(sum(r["seconds"] for r in table_rows), 3)})
+        run.progress(f"sf{run.scale:g}: {count} new orders: {results[-1]['seconds']:.2f}s")
+    return results
+
+
+def run_bench(options: BenchOptions, progress: Progress, command: str = "lakehouse bench") -> dict:
+    started = time.perf_counter()
+    report: dict = {"command": command, "machine_before": machine.describe(), "options": {
+        "scale": options.scale, "shares": list(options.shares), "compare_scale": options.compare_scale,
+        "memory_scale": options.memory_scale, "memory_batch_files": options.memory_batch_files,
+        "file_mb": options.file_mb, "workdir": str(options.workdir)}}
+
+    main = ScaleRun(options, options.scale, options.tables, progress)
+    report["pipeline"] = main.pipeline.name
+    report["prepare"] = main.prepare()
+    progress(f"sf{options.scale:g}: floor (DuckDB CSV -> Parquet)")
+    report["floor"] = main.floor()
+    progress(f"sf{options.scale:g}: full load of {len(main.tables)} tables")
+    report["full_load"] = _full_load(main, per_table=True)
+    report["full_load"]["ratio_to_floor"] = round(report["full_load"]["seconds"] / report["floor"]["seconds"], 2)
+
+    customers = report["prepare"]["tables"]["customer"]["rows"]
+    customer_rows = [max(1, round(share * customers)) for share in options.shares]
+    incremental = _customer_batches(main, customer_rows)
+    if "orders" in options.tables and "lineitem" in options.tables:
+        orders = report["prepare"]["tables"]["orders"]["rows"]
+        incremental += _orders_batches(main, [max(1, round(share * orders)) for share in options.shares])
+    report["incremental"] = {f"sf{options.scale:g}": incremental}
+
+    if options.compare_scale:
+        # Same batch row counts against a table compare_scale/scale times bigger: does cost follow it?
+        bigger = ScaleRun(options, options.compare_scale, ("customer",), progress)
+        report["compare_prepare"] = bigger.prepare()
+        report["compare_full_load"] = _full_load(bigger, per_table=True)
+        report["incremental"][f"sf{options.compare_scale:g}"] = _customer_batches(bigger, customer_rows)
+
+    if options.memory_scale:
+        memory = ScaleRun(options, options.memory_scale, MEMORY_SOURCES, progress,
+                          max_files_per_batch=options.memory_batch_files)
+        report["memory_prepare"] = memory.prepare()
+        report["memory_run"] = _full_load(memory, per_table=True)
+        report["memory_run"]["scale"] = options.memory_scale
+
+    report["machine_after"] = machine.describe()
+    report["seconds"] = round(time.perf_counter() - started, 3)
+    return report

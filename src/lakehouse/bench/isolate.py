@@ -1,0 +1,63 @@
+"""Run one benchmark phase in a fresh child process and report its peak memory.
+
+Each phase gets its own process so that one phase's peak (or its allocator's cached pages) never
+shows up in the next one. The child is started with `spawn`, not `fork`: a forked child would
+start with the parent's resident pages already counted in its maxrss.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import resource
+import sys
+import traceback
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from lakehouse.errors import LakehouseError
+
+
+@dataclass
+class PhaseOutcome:
+    value: Any
+    # Peak resident set of the child (and of any process it waited for, e.g. tpchgen-cli).
+    peak_rss_bytes: int
+
+
+def _peak_rss_bytes() -> int:
+    # ru_maxrss is in KiB on Linux (bytes on macOS).
+    scale = 1 if sys.platform == "darwin" else 1024
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    waited = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, waited) * scale
+
+
+def _child_main(connection, function: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+    try:
+        value = function(*args, **kwargs)
+        connection.send(("ok", value, _peak_rss_bytes()))
+    except BaseException as exc:  # noqa: BLE001 - everything is reported to the parent
+        connection.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}", _peak_rss_bytes()))
+    finally:
+        connection.close()
+
+
+def run_isolated(function: Callable[..., Any], *args: Any, **kwargs: Any) -> PhaseOutcome:
+    """Call module-level `function(*args, **kwargs)` in a spawned child; its value must pickle."""
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_child_main, args=(sender, function, args, kwargs))
+    process.start()
+    sender.close()
+    try:
+        status, value, peak = receiver.recv()
+    except EOFError:
+        process.join()
+        raise LakehouseError(
+            f"Benchmark phase {function.__name__} died with exit code {process.exitcode} (out of memory?).",
+            hint="check `dmesg` for the OOM killer, or run at a smaller --scale",
+        ) from None
+    process.join()
+    if status != "ok":
+        raise LakehouseError(f"Benchmark phase {function.__name__} failed: {value}")
+    return PhaseOutcome(value, peak)

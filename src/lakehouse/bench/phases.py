@@ -1,0 +1,69 @@
+"""What runs inside a benchmark child process (see isolate.py): the floor and pipeline table runs.
+
+Everything here is a module-level function taking and returning plain, picklable values.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from lakehouse.config import Settings
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def duckdb_floor(csv_globs: dict[str, str], out_dir: str) -> dict:
+    """The floor: DuckDB reads the landed CSVs of every table once and writes them as Parquet.
+
+    Same bytes as the pipeline reads, same machine, same run: the least work any engine must do
+    to turn those files into columnar data.
+    """
+    import duckdb
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    tables = {}
+    started = time.perf_counter()
+    for table, pattern in csv_globs.items():
+        table_started = time.perf_counter()
+        target = out / f"{table}.parquet"
+        rows = con.execute(
+            f"COPY (SELECT * FROM read_csv('{pattern}', header = true)) TO '{target}' (FORMAT parquet)"
+        ).fetchone()[0]
+        tables[table] = {"rows": int(rows), "seconds": round(time.perf_counter() - table_started, 3)}
+        _say(f"floor: {table} {rows} rows in {tables[table]['seconds']:.2f}s")
+    return {"tables": tables, "seconds": round(time.perf_counter() - started, 3)}
+
+
+def run_tables(settings: Settings, pipeline_name: str, table_names: list[str], drain: bool = True) -> dict:
+    """Run `table_names` of the pipeline in order; with `drain`, repeat each until it has nothing new.
+
+    Draining matters when Settings.max_files_per_batch splits the input: each run plans at most
+    one new batch per table.
+    """
+    from lakehouse.runner import Runner
+    from lakehouse.spec import get_pipeline
+    from lakehouse.storage import Storage
+
+    pipeline = get_pipeline(pipeline_name)
+    runner = Runner(settings, Storage(settings.s3), progress=_say)
+    results = []
+    started = time.perf_counter()
+    for name in table_names:
+        table_started = time.perf_counter()
+        rows_in = rows_written = batches = 0
+        while True:
+            report = runner.run(pipeline, only=name).tables[0]
+            batches += len(report.batches)
+            rows_in += sum(batch["rows_in"] for batch in report.batches)
+            rows_written += report.rows_written
+            if not drain or not report.batches:
+                break
+        results.append({"table": name, "batches": batches, "rows_in": rows_in, "rows_written": rows_written,
+                        "seconds": round(time.perf_counter() - table_started, 3)})
+    return {"tables": results, "seconds": round(time.perf_counter() - started, 3)}

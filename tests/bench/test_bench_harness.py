@@ -1,0 +1,70 @@
+"""The bench harness at a tiny scale: report structure and positive numbers, never timings."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lakehouse.bench import BenchOptions, render_markdown, run_bench
+from lakehouse.bench.isolate import run_isolated
+from lakehouse.bench.harness import pipeline_under_test, runnable_tables
+
+
+def _allocate(megabytes: int) -> int:
+    block = bytearray(megabytes * 1024 * 1024)
+    return len(block)
+
+
+def test_child_peak_memory_is_the_childs_own():
+    small = run_isolated(_allocate, 1)
+    big = run_isolated(_allocate, 300)
+    assert big.value == 300 * 1024 * 1024
+    # The parent never held the 300 MB; a child that did reports it, one that did not stays below.
+    assert big.peak_rss_bytes >= 300 * 1024 * 1024
+    assert small.peak_rss_bytes < big.peak_rss_bytes - 200 * 1024 * 1024
+
+
+def test_customer_only_sources_select_the_customer_tables():
+    names, _ = runnable_tables(pipeline_under_test(), ("customer",))
+    assert names[:3] == ["bronze.customer_raw", "silver.customer", "gold.dim_customer"]
+    assert not any("orders" in name or "lineitem" in name for name in names)
+
+
+@pytest.mark.slow
+def test_bench_at_tiny_scale_reports_every_section(tmp_path):
+    progress = []
+    options = BenchOptions(scale=0.01, workdir=tmp_path, shares=(0.01,), compare_scale=0.02,
+                           memory_scale=0.01, memory_batch_files=1, file_mb=1)
+    report = run_bench(options, progress.append)
+    json.dumps(report)  # the JSON output must serialise
+
+    assert report["floor"]["seconds"] > 0 and report["floor"]["peak_rss_bytes"] > 0
+    full = report["full_load"]
+    assert full["seconds"] > 0 and full["ratio_to_floor"] > 0
+    assert set(full["layers"]) == {"bronze", "silver", "gold"}
+    for layer in full["layers"].values():
+        assert layer["rows_written"] > 0 and layer["rows_per_second"] > 0 and layer["peak_rss_bytes"] > 0
+    bronze_customer = next(t for t in full["tables"] if t["table"] == "bronze.customer_raw")
+    assert bronze_customer["rows_written"] == report["prepare"]["tables"]["customer"]["rows"] == 1500
+
+    small, bigger = report["incremental"]["sf0.01"], report["incremental"]["sf0.02"]
+    assert [b["kind"] for b in small] == ["customer", "orders"]
+    assert [b["kind"] for b in bigger] == ["customer"]
+    # The same batch row count against a table twice the size.
+    assert small[0]["batch"]["changed"] == bigger[0]["batch"]["changed"] == 15
+    assert bigger[0]["batch"]["table_rows"] == 3000
+    for batch in small + bigger:
+        assert batch["seconds"] > 0
+        assert batch["layers"]["silver"]["rows_written"] > 0
+
+    memory = report["memory_run"]
+    # lineitem at SF0.01 is ~7 MB: cut into 1 MB files and loaded one file per batch.
+    lineitem = next(t for t in memory["tables"] if t["table"] == "bronze.lineitem_raw")
+    assert lineitem["batches"] > 1
+    assert lineitem["rows_written"] == report["memory_prepare"]["tables"]["lineitem"]["rows"]
+
+    markdown = render_markdown(report)
+    for heading in ("## Full load at SF0.01", "## Incremental batches", "## Memory at SF0.01"):
+        assert heading in markdown
+    assert any("floor" in message for message in progress)
