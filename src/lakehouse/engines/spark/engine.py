@@ -1,0 +1,243 @@
+"""The Spark engine: PySpark + delta-spark behind the same primitives as the embedded engine.
+
+Batch logic comes from lakehouse.flows / lakehouse.strategies in the SPARK dialect; this module only
+reads and writes Delta. Every write carries the batch's app transaction (txnAppId/txnVersion), so
+Delta itself also drops a replayed batch that already landed.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
+
+from lakehouse.config import Settings
+from lakehouse.engines.base import Capabilities, EngineAdapter, Transaction
+from lakehouse.engines.spark.databricks import UnityCatalogNames
+from lakehouse.engines.spark.session import build_session
+from lakehouse.engines.spark.tables import TableLocator, backticked, ddl_type
+from lakehouse.errors import LakehouseError
+from lakehouse.optional import require
+from lakehouse.spec.model import TableRef
+from lakehouse.storage import Storage
+from lakehouse.strategies.scd1 import MergePlan
+from lakehouse.strategies.sql import SPARK
+
+TXN_APP_ID_CONF = "spark.databricks.delta.write.txnAppId"
+TXN_VERSION_CONF = "spark.databricks.delta.write.txnVersion"
+USER_METADATA_CONF = "spark.databricks.delta.commitInfo.userMetadata"
+AUTO_MERGE_CONF = "spark.databricks.delta.schema.autoMerge.enabled"
+TABLE_DEFAULTS_PREFIX = "spark.databricks.delta.properties.defaults."
+
+
+def merge_statement(target: str, source_view: str, plan: MergePlan) -> str:
+    """SQL MERGE for a MergePlan (target alias t, source alias s)."""
+    q = SPARK.quote
+    update = ", ".join(f"t.{q(column)} = {value}" for column, value in plan.update_set.items())
+    insert_columns = ", ".join(q(column) for column in plan.insert_values)
+    insert_values = ", ".join(plan.insert_values.values())
+    matched = f"WHEN MATCHED{f' AND ({plan.update_condition})' if plan.update_condition else ''} THEN UPDATE SET {update}"
+    not_matched = (f"WHEN NOT MATCHED{f' AND ({plan.insert_condition})' if plan.insert_condition else ''} "
+                   f"THEN INSERT ({insert_columns}) VALUES ({insert_values})")
+    return f"MERGE INTO {target} AS t\nUSING {source_view} AS s\nON {plan.on}\n{matched}\n{not_matched}"
+
+
+def table_default_confs(properties: dict[str, str]) -> dict[str, str]:
+    """Table properties as session defaults, so the first append creates the table with them in one commit."""
+    return {TABLE_DEFAULTS_PREFIX + key.removeprefix("delta."): value for key, value in properties.items()}
+
+
+def commit_metadata(txn: Transaction) -> str:
+    return json.dumps({"lakehouse.app_id": txn.app_id, "lakehouse.batch_id": txn.batch_id})
+
+
+@contextmanager
+def session_conf(spark: Any, confs: dict[str, str]) -> Iterator[None]:
+    """Set runtime confs for one statement and restore the previous values after it."""
+    previous = {key: spark.conf.get(key, None) for key in confs}
+    for key, value in confs.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
+
+
+class SparkEngine(EngineAdapter):
+    name = "spark"
+    dialect = SPARK
+    capabilities = Capabilities(streaming=True, change_data_feed=True, app_transactions=True, identity_columns=True)
+
+    def __init__(self, settings: Settings, storage: Storage | None = None, spark: Any = None) -> None:
+        require("pyspark")  # fail now, with the install hint, rather than at the first batch
+        self.settings = settings
+        self.storage = storage or Storage(settings.s3)
+        self.tables = TableLocator(settings, UnityCatalogNames.from_env())
+        self._spark = spark
+
+    @property
+    def spark(self) -> Any:
+        if self._spark is None:
+            self._spark = build_session(self.settings)
+        return self._spark
+
+    def driver(self, progress=None, processing_time: str | None = None):
+        from lakehouse.engines.spark.streams import SparkDriver
+
+        return SparkDriver(self, progress, processing_time=processing_time)
+
+    @contextmanager
+    def bound_to(self, session: Any) -> Iterator[None]:
+        """Work in `session` for a while. A foreachBatch DataFrame belongs to the stream's own (cloned)
+        session, and temp views and confs are per session, so a batch's reads, views and writes go there."""
+        previous = self._spark
+        self._spark = session
+        try:
+            yield
+        finally:
+            self._spark = previous
+
+    # -- batch primitives -------------------------------------------------------------------
+    def sql(self, query: str, views: dict[str, Any]) -> Any:
+        session = self.spark
+        for name, relation in views.items():
+            relation.createOrReplaceTempView(name)
+        try:
+            # Analysis is eager: the result holds the views' plans, so dropping the names is safe.
+            return session.sql(query)
+        finally:
+            for name in views:
+                session.catalog.dropTempView(name)
+
+    def row_count(self, relation: Any) -> int:
+        return relation.count()
+
+    def column_names(self, relation: Any) -> list[str]:
+        return list(relation.columns)
+
+    def first_value(self, relation: Any) -> Any:
+        return relation.first()[0]
+
+    # -- Delta tables -------------------------------------------------------------------------
+    def table_version(self, ref: TableRef) -> int | None:
+        history = self._history_rows(ref, 1)
+        return None if history is None else int(history[0]["version"])
+
+    def _history_rows(self, ref: TableRef, limit: int) -> list[Any] | None:
+        analysis_error = require("pyspark.errors").AnalysisException
+        try:
+            return self.spark.sql(f"DESCRIBE HISTORY {self.tables.sql_name(ref)} LIMIT {int(limit)}").collect()
+        except analysis_error as exc:
+            if _is_missing_table(exc):
+                return None
+            raise
+
+    def table_columns(self, ref: TableRef) -> list[tuple[str, str]]:
+        return [(f.name, ddl_type(f.dataType)) for f in self.read_table(ref).schema.fields]
+
+    def table_properties(self, ref: TableRef) -> dict[str, str]:
+        rows = self.spark.sql(f"SHOW TBLPROPERTIES {self.tables.sql_name(ref)}").collect()
+        return {row["key"]: row["value"] for row in rows}
+
+    def delta_path(self, ref: TableRef) -> str:
+        if self.tables.unity_catalog is None:
+            return self.tables.path(ref)
+        return self.spark.sql(f"DESCRIBE DETAIL {self.tables.sql_name(ref)}").first()["location"]
+
+    def transaction_version(self, ref: TableRef, app_id: str) -> int | None:
+        """The latest batch id committed by `app_id`, read from the snapshot's txn actions."""
+        if self.table_version(ref) is None:
+            return None
+        jvm = self.spark._jvm
+        try:
+            pair = jvm.org.apache.spark.sql.delta.DeltaLog.forTableWithSnapshot(
+                self.spark._jsparkSession, self.delta_path(ref)
+            )
+            landed = pair._2().transactions().get(app_id)
+        except Exception as exc:  # py4j errors carry the JVM's message
+            raise LakehouseError(
+                f"Cannot read the app transactions of {ref} from its Delta log: {exc}",
+                hint="this uses delta-spark's DeltaLog API; check the delta-spark version (4.0.x is tested)",
+            ) from exc
+        return int(landed.get()) if landed.isDefined() else None
+
+    def already_committed(self, ref: TableRef, txn: Transaction) -> bool:
+        landed = self.transaction_version(ref, txn.app_id)
+        return landed is not None and landed >= txn.batch_id
+
+    def append(self, ref: TableRef, data: Any, txn: Transaction, *, properties: dict[str, str],
+               evolve_schema: bool) -> None:
+        writer = (
+            data.write.format("delta").mode("append")
+            .option("txnAppId", txn.app_id).option("txnVersion", txn.batch_id)
+            .option("userMetadata", commit_metadata(txn))
+            .option("mergeSchema", str(evolve_schema).lower())
+        )
+        creating = self.table_version(ref) is None
+        with session_conf(self.spark, table_default_confs(properties) if creating else {}):
+            self.tables.write(writer, ref)
+
+    def merge(self, ref: TableRef, source: Any, plan: MergePlan, txn: Transaction, *, evolve_schema: bool) -> None:
+        session = self.spark
+        if evolve_schema:
+            self._add_missing_columns(ref, source, plan)
+        view = f"lakehouse_merge_source_{uuid.uuid4().hex}"
+        source.createOrReplaceTempView(view)
+        confs = {TXN_APP_ID_CONF: txn.app_id, TXN_VERSION_CONF: str(txn.batch_id),
+                 USER_METADATA_CONF: commit_metadata(txn)}
+        try:
+            with session_conf(session, confs):
+                session.sql(merge_statement(self.tables.sql_name(ref), view, plan))
+        finally:
+            session.catalog.dropTempView(view)
+
+    def _add_missing_columns(self, ref: TableRef, source: Any, plan: MergePlan) -> None:
+        """New source columns the plan writes are added first: explicit MERGE assignments do not evolve."""
+        existing = {name.lower() for name, _ in self.table_columns(ref)}
+        source_types = {f.name: ddl_type(f.dataType) for f in source.schema.fields}
+        written = list(plan.insert_values) + [c for c in plan.update_set if c not in plan.insert_values]
+        missing = [c for c in written if c.lower() not in existing and c in source_types]
+        if missing:
+            columns = ", ".join(f"{backticked(c)} {source_types[c].upper()}" for c in missing)
+            self.spark.sql(f"ALTER TABLE {self.tables.sql_name(ref)} ADD COLUMNS ({columns})")
+
+    def read_changes(self, ref: TableRef, start_version: int, end_version: int) -> Any:
+        reader = (self.spark.read.option("readChangeFeed", "true")
+                  .option("startingVersion", start_version).option("endingVersion", end_version))
+        return self.tables.read(reader, ref)
+
+    def read_table(self, ref: TableRef, *, version: int | None = None, timestamp: str | None = None,
+                   columns: Sequence[str] | None = None) -> Any:
+        reader = self.spark.read
+        if version is not None:
+            reader = reader.option("versionAsOf", version)
+        elif timestamp is not None:
+            reader = reader.option("timestampAsOf", timestamp)
+        frame = self.tables.read(reader, ref)
+        return frame.select(*[frame[c] for c in columns]) if columns else frame
+
+    def drop_table(self, ref: TableRef) -> bool:
+        if self.tables.unity_catalog is not None:
+            existed = self.table_version(ref) is not None
+            self.spark.sql(f"DROP TABLE IF EXISTS {self.tables.sql_name(ref)}")
+            return existed
+        return self.storage.delete_tree(self.settings.table_uri(ref.schema, ref.name))
+
+    def history(self, ref: TableRef, limit: int = 20) -> list[dict[str, Any]]:
+        rows = self._history_rows(ref, limit)
+        if rows is None:
+            raise LakehouseError(f"Table {ref} does not exist at {self.tables.path(ref)}.",
+                                 hint="run the pipeline first: lakehouse run --pipeline customer")
+        return [row.asDict(recursive=True) for row in rows]
+
+
+def _is_missing_table(exc: Exception) -> bool:
+    text = str(exc)
+    markers = ("DELTA_MISSING_DELTA_TABLE", "is not a Delta table", "PATH_NOT_FOUND", "Path does not exist",
+               "TABLE_OR_VIEW_NOT_FOUND", "DELTA_TABLE_NOT_FOUND", "doesn't exist")
+    return any(marker in text for marker in markers)

@@ -1,0 +1,146 @@
+"""The one place a SparkSession is configured: master, Delta, S3 (MinIO), Hive Metastore, UTC.
+
+`session_confs` is a pure function of the settings and the environment, so what a job will run
+with can be checked without starting a JVM. On Databricks the runtime owns the session: it is
+reused as it is.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+from lakehouse.config import Settings
+from lakehouse.engines.spark.databricks import on_databricks
+from lakehouse.errors import ConfigError, MissingDependencyError
+from lakehouse.optional import require
+
+DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
+DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+APP_NAME = "local-lakehouse"
+
+
+def uses_s3(settings: Settings) -> bool:
+    return settings.warehouse.startswith("s3://") or settings.landing.startswith("s3://")
+
+
+def s3a_confs(settings: Settings) -> dict[str, str]:
+    """Hadoop s3a settings from the AWS_* variables (already read into settings.s3)."""
+    s3 = settings.s3
+    confs = {
+        # Our locations say s3://; Spark reads them through s3a either way.
+        "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        "spark.hadoop.fs.s3a.endpoint.region": s3.region,
+    }
+    if s3.endpoint_url:
+        confs["spark.hadoop.fs.s3a.endpoint"] = s3.endpoint_url
+        # MinIO and moto serve every bucket under one host name.
+        confs["spark.hadoop.fs.s3a.path.style.access"] = "true"
+        confs["spark.hadoop.fs.s3a.connection.ssl.enabled"] = str(s3.endpoint_url.startswith("https://")).lower()
+    if s3.access_key_id:
+        confs["spark.hadoop.fs.s3a.aws.credentials.provider"] = "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
+        confs["spark.hadoop.fs.s3a.access.key"] = s3.access_key_id
+        confs["spark.hadoop.fs.s3a.secret.key"] = s3.secret_access_key or ""
+    return confs
+
+
+def hive_confs(settings: Settings, env: Mapping[str, str]) -> dict[str, str]:
+    """A thrift:// LAKEHOUSE_CATALOG makes Spark's session catalog the Hive Metastore."""
+    catalog = settings.catalog
+    if not catalog or not catalog.startswith("thrift://"):
+        return {}
+    confs = {
+        "spark.sql.catalogImplementation": "hive",
+        "spark.hadoop.hive.metastore.uris": catalog,
+        "spark.sql.warehouse.dir": spark_location(settings.warehouse),
+    }
+    # Spark's built-in Hive 2.3 client calls get_table, which metastore 4.0.1+ removed: match the server.
+    version = env.get("LAKEHOUSE_HIVE_METASTORE_VERSION")
+    if version:
+        confs["spark.sql.hive.metastore.version"] = version
+        confs["spark.sql.hive.metastore.jars"] = env.get("LAKEHOUSE_HIVE_METASTORE_JARS", "builtin")
+        if env.get("LAKEHOUSE_HIVE_METASTORE_JARS_PATH"):
+            confs["spark.sql.hive.metastore.jars.path"] = env["LAKEHOUSE_HIVE_METASTORE_JARS_PATH"]
+    return confs
+
+
+def session_confs(settings: Settings, env: Mapping[str, str] | None = None, *, delta: bool = True) -> dict[str, str]:
+    """Every conf the engine's session is built with."""
+    env = os.environ if env is None else env
+    confs: dict[str, str] = {
+        "spark.app.name": APP_NAME,
+        # Delta timestamps are instants; the hash formats them in UTC on every engine.
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": env.get("LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS", "8"),
+    }
+    master = env.get("SPARK_MASTER")
+    if master:
+        confs["spark.master"] = master
+    if delta:
+        confs["spark.sql.extensions"] = DELTA_EXTENSION
+        confs["spark.sql.catalog.spark_catalog"] = DELTA_CATALOG
+    packages = env.get("LAKEHOUSE_SPARK_PACKAGES")
+    if packages:
+        # For pip-installed pyspark outside the Docker image, e.g. io.delta:delta-spark_2.13:4.0.1.
+        confs["spark.jars.packages"] = packages
+    if uses_s3(settings) or settings.s3.endpoint_url:
+        confs.update(s3a_confs(settings))
+    confs.update(hive_confs(settings, env))
+    return confs
+
+
+def spark_location(uri: str) -> str:
+    """Our location (local path or s3://) as Spark addresses it."""
+    if uri.startswith("s3://"):
+        return "s3a://" + uri[len("s3://"):]
+    return uri
+
+
+def location_from_spark(path: str) -> str:
+    """Spark's file path (file:/..., s3a://...) back to our location form (local path, s3://...)."""
+    from urllib.parse import unquote, urlsplit
+
+    if path.startswith("s3a://") or path.startswith("s3n://"):
+        return "s3://" + path.split("://", 1)[1]
+    if path.startswith("file:"):
+        return unquote(urlsplit(path).path)
+    return path
+
+
+def build_session(settings: Settings, env: Mapping[str, str] | None = None) -> Any:
+    """The engine's SparkSession (created once per process; later calls get the same one)."""
+    pyspark_sql = require("pyspark.sql")
+    if on_databricks(env):
+        return pyspark_sql.SparkSession.builder.getOrCreate()
+    builder = pyspark_sql.SparkSession.builder
+    for key, value in session_confs(settings, env).items():
+        builder = builder.config(key, value)
+    if "spark.sql.catalogImplementation" in session_confs(settings, env):
+        builder = builder.enableHiveSupport()
+    spark = builder.getOrCreate()
+    ensure_delta(spark)
+    return spark
+
+
+def delta_available(spark: Any) -> bool:
+    """Whether delta-spark's classes are on the session's classpath."""
+    from py4j.java_gateway import JavaClass
+
+    # py4j resolves a name to a JavaClass when the class loads, else to a JavaPackage placeholder.
+    return isinstance(spark._jvm.io.delta.sql.DeltaSparkSessionExtension, JavaClass)
+
+
+def ensure_delta(spark: Any) -> None:
+    if not delta_available(spark):
+        raise MissingDependencyError(
+            "delta-spark's jars are not on Spark's classpath, so Delta tables cannot be read or written.",
+            hint="run on the Docker image (make up), or set LAKEHOUSE_SPARK_PACKAGES="
+            "io.delta:delta-spark_2.13:4.0.1 (needs Maven Central)",
+        )
+    extensions = spark.conf.get("spark.sql.extensions", "") or ""
+    if DELTA_EXTENSION not in extensions:
+        raise ConfigError(
+            "The running SparkSession was created without Delta's SQL extension.",
+            hint=f"create it with spark.sql.extensions={DELTA_EXTENSION} and "
+            f"spark.sql.catalog.spark_catalog={DELTA_CATALOG}, or let lakehouse create it",
+        )
