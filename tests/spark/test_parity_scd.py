@@ -1,0 +1,124 @@
+"""SCD1 dedup/change detection and SCD2 staging give identical rows on Spark and DuckDB."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from lakehouse.spec.model import (
+    DATE_ADDED, HASH_VALUE, IS_CURRENT, SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW, Kind, TableRef, TableSpec,
+)
+from lakehouse.strategies import scd1, scd2
+from lakehouse.strategies.hashing import row_hash
+from lakehouse.strategies.sql import DUCKDB, SPARK
+from tests.spark.parity import assert_same_rows, both
+
+pytestmark = pytest.mark.spark
+
+UTC = dt.timezone.utc
+NOW = "2024-05-02T00:00:00+00:00"
+BUSINESS = [("c_custkey", "bigint"), ("c_name", "string"), ("c_acctbal", "decimal(15,2)")]
+SILVER = TableSpec(ref=TableRef("silver", "customer"), kind=Kind.SCD1_UPSERT, upstream=(TableRef("bronze", "raw"),),
+                   keys=("c_custkey",), tracked_columns=("c_name", "c_acctbal"), change_data_feed=True)
+GOLD = TableSpec(ref=TableRef("gold", "dim"), kind=Kind.SCD2_FROM_CHANGES, upstream=(SILVER.ref,),
+                 keys=("c_custkey",), tracked_columns=("c_name", "c_acctbal"), surrogate_key="dim_id")
+
+
+def at(day, hour=0):
+    return dt.datetime(2024, 1, day, hour, tzinfo=UTC)
+
+
+def h(name, balance):
+    return row_hash([name, balance], ["string", "decimal(15,2)"])
+
+
+CHANGE_COLUMNS = BUSINESS + [(SOURCE_FILENAME, "string"), (SOURCE_FILE_MODIFIED, "timestamp"),
+                             (SOURCE_ROW, "bigint"), (scd1.COMMIT_VERSION, "bigint")]
+CHANGES = [
+    # Key 1: three rows across two files; the later file wins.
+    (1, "a", Decimal("1.00"), "f1.csv", at(1), 2, 0),
+    (1, "b", Decimal("2.00"), "f2.csv", at(2), 2, 0),
+    (1, "c", Decimal("3.00"), "f1.csv", at(1), 3, 0),
+    # Key 2: duplicates within one file; the later row wins.
+    (2, "x", None, "f1.csv", at(1), 4, 0),
+    (2, "y", Decimal("0.00"), "f1.csv", at(1), 5, 0),
+    # Key 3: a later commit beats a later file time.
+    (3, "old", Decimal("1.00"), "f9.csv", at(9), 2, 0),
+    (3, "new", Decimal("1.00"), "f1.csv", at(1), 2, 1),
+    # Same modification time: the later file name wins.
+    (4, "", Decimal("-0.50"), "a.csv", at(3), 9, 0),
+    (4, None, Decimal("-0.50"), "b.csv", at(3), 2, 0),
+    # NULL keys are dropped; an unchanged key; a key whose stored hash is NULL.
+    (None, "nokey", None, "f1.csv", at(1), 6, 0),
+    (5, "same", Decimal("5.00"), "f1.csv", at(1), 7, 0),
+    (6, "was-null-hash", Decimal("6.00"), "f1.csv", at(1), 8, 0),
+]
+TARGET = [(1, h("a", Decimal("1.00"))), (5, h("same", Decimal("5.00"))), (6, None), (7, h("gone", None))]
+
+
+def test_dedup_and_changed_rows_match(spark, duck_engine, spark_engine):
+    arrow, frame = both(spark, CHANGE_COLUMNS, CHANGES)
+    duck_dedup = duck_engine.sql(scd1.dedup_sql(DUCKDB, SILVER, BUSINESS, NOW), {"changes": arrow})
+    spark_dedup = spark_engine.sql(scd1.dedup_sql(SPARK, SILVER, BUSINESS, NOW), {"changes": frame})
+    rows = assert_same_rows(duck_dedup, spark_dedup)
+    winners = {row[0]: row[1] for row in rows}
+    assert winners == {1: "b", 2: "y", 3: "new", 4: None, 5: "same", 6: "was-null-hash"}
+
+    target_arrow, target_frame = both(spark, [("c_custkey", "bigint"), (HASH_VALUE, "string")], TARGET)
+    duck_changed = duck_engine.sql(scd1.changed_rows_sql(DUCKDB, SILVER, "batch", "target"),
+                                   {"batch": duck_dedup, "target": target_arrow})
+    spark_changed = spark_engine.sql(scd1.changed_rows_sql(SPARK, SILVER, "batch", "target"),
+                                     {"batch": spark_dedup, "target": target_frame})
+    changed = assert_same_rows(duck_changed, spark_changed)
+    # 5 is unchanged; 6 differs from a NULL stored hash (NULL-safe comparison), 2-4 are new.
+    assert sorted(row[0] for row in changed) == [1, 2, 3, 4, 6]
+
+
+FEED_COLUMNS = BUSINESS + [(HASH_VALUE, "string"), (DATE_ADDED, "timestamp"), (scd2.CHANGE_TYPE, "string"),
+                           (scd1.COMMIT_VERSION, "bigint")]
+
+
+def feed(key, name, balance, day, change_type, version):
+    return (key, name, balance, h(name, balance), at(day), change_type, version)
+
+
+FEED = [
+    feed(10, "new", Decimal("1.00"), 1, "insert", 1),  # a new key
+    feed(11, "changed", Decimal("2.00"), 1, "update_postimage", 1),  # a changed key
+    feed(11, "before", Decimal("1.00"), 1, "update_preimage", 1),  # preimages carry no new state
+    feed(12, "v1", Decimal("1.00"), 1, "update_postimage", 1),  # several versions in one batch
+    feed(12, "v2", Decimal("2.00"), 2, "update_postimage", 2),
+    feed(12, "v3", Decimal("3.00"), 3, "update_postimage", 3),
+    feed(13, "same", Decimal("1.00"), 1, "update_postimage", 1),  # unchanged: equal to the current row
+    feed(14, "B", Decimal("1.00"), 1, "update_postimage", 1),  # A -> B -> A
+    feed(14, "A", Decimal("1.00"), 2, "update_postimage", 2),
+    feed(15, "again", None, 1, "update_postimage", 1),  # the same state twice in a row
+    feed(15, "again", None, 2, "update_postimage", 2),
+]
+CURRENT_COLUMNS = [("dim_id", "bigint"), ("c_custkey", "bigint"), (HASH_VALUE, "string"), (IS_CURRENT, "boolean")]
+CURRENT = [(1, 11, h("orig", Decimal("9.00")), True), (2, 12, h("v0", None), True),
+           (3, 13, h("same", Decimal("1.00")), True), (4, 14, h("A", Decimal("1.00")), True)]
+
+
+def test_scd2_staging_matches(spark, duck_engine, spark_engine):
+    changes_arrow, changes_frame = both(spark, FEED_COLUMNS, FEED)
+    current_arrow, current_frame = both(spark, CURRENT_COLUMNS, CURRENT)
+    duck = duck_engine.sql(scd2.staging_sql(DUCKDB, GOLD, BUSINESS, 100),
+                           {"changes": changes_arrow, "current_dim": current_arrow})
+    sparks = spark_engine.sql(scd2.staging_sql(SPARK, GOLD, BUSINESS, 100),
+                              {"changes": changes_frame, "current_dim": current_frame})
+    rows = assert_same_rows(duck, sparks)
+    names = sparks.columns
+    staged = [dict(zip(names, row)) for row in rows]
+    new_versions = sorted((r["c_custkey"], r["c_name"], r["dim_id"], r[IS_CURRENT]) for r in staged
+                          if r[scd2.TARGET_ID] is None)
+    assert new_versions == [
+        (10, "new", 101, True), (11, "changed", 102, True),
+        (12, "v1", 103, False), (12, "v2", 104, False), (12, "v3", 105, True),
+        (14, "A", 107, True), (14, "B", 106, False), (15, "again", 108, True),
+    ]
+    closed = sorted((r[scd2.TARGET_ID], r["end_date"]) for r in staged if r[scd2.TARGET_ID] is not None)
+    assert closed == [(1, at(1).replace(tzinfo=None)), (2, at(1).replace(tzinfo=None)),
+                      (4, at(1).replace(tzinfo=None))]
