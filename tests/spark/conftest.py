@@ -4,6 +4,7 @@ run the same SQL on DuckDB (embedded engine) and Spark and normalise the rows fo
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 
 import pytest
@@ -23,7 +24,7 @@ def spark():
         pytest.skip(SKIP_NO_PYSPARK)
     from pyspark.sql import SparkSession
 
-    session = (
+    builder = (
         SparkSession.builder.master("local[2]")
         .appName("lakehouse-tests")
         .config("spark.ui.enabled", "false")
@@ -33,8 +34,16 @@ def spark():
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
         .config("spark.sql.streaming.forceDeleteTempCheckpointLocation", "true")
-        .getOrCreate()
     )
+    if importlib.util.find_spec("delta") is not None or os.environ.get("LAKEHOUSE_SPARK_PACKAGES"):
+        # Where delta-spark is installed (the Docker image), the Delta tests run too.
+        from lakehouse.engines.spark.session import DELTA_CATALOG, DELTA_EXTENSION
+
+        builder = builder.config("spark.sql.extensions", DELTA_EXTENSION).config(
+            "spark.sql.catalog.spark_catalog", DELTA_CATALOG)
+        if os.environ.get("LAKEHOUSE_SPARK_PACKAGES"):
+            builder = builder.config("spark.jars.packages", os.environ["LAKEHOUSE_SPARK_PACKAGES"])
+    session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
