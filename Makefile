@@ -66,8 +66,9 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest -m "not integration and not spark and not docker and not slow" $(PYTEST_ARGS)
 
+# BENCH_ARGS for the rest, e.g. BENCH_ARGS="--memory-scale 10" (see docs/benchmarks.md).
 bench: setup
-	$(LAKEHOUSE) bench --scale $${BENCH_SCALE:-1}
+	$(LAKEHOUSE) bench --scale $${BENCH_SCALE:-1} $(BENCH_ARGS)
 
 clean:
 	rm -rf data .lakehouse .pytest_cache

@@ -2,10 +2,12 @@
 
 Layout of the work dir (never the user's data/landing):
 
-    <workdir>/sf<scale>/tpch/        generated CSV (kept between bench runs: generation is not measured)
-    <workdir>/sf<scale>/landing/     landed chunks and batches (fresh every run)
-    <workdir>/sf<scale>/warehouse/   Delta tables and checkpoints (fresh every run)
-    <workdir>/sf<scale>/floor/       the floor's Parquet output
+    <workdir>/<purpose>-sf<scale>/tpch/       generated CSV (kept between runs: generation is not measured)
+    <workdir>/<purpose>-sf<scale>/landing/    landed chunks and batches (fresh every run)
+    <workdir>/<purpose>-sf<scale>/warehouse/  Delta tables and checkpoints (fresh every run)
+    <workdir>/<purpose>-sf<scale>/floor/      the floor's Parquet output
+
+with purpose `main` (full load and batches), `compare` (customer only) or `memory`.
 
 Every measured phase runs in its own child process (isolate.py) so its peak memory is its own.
 """
@@ -21,7 +23,7 @@ from typing import Callable
 
 from lakehouse.bench import batches, machine
 from lakehouse.bench.isolate import run_isolated
-from lakehouse.bench.phases import duckdb_floor, run_tables
+from lakehouse.bench.phases import duckdb_floor, run_in_rounds, run_tables
 from lakehouse.config import Settings
 from lakehouse.landing import chunk_csv, generate_tpch, land_files
 from lakehouse.landing.chunking import count_lines
@@ -80,13 +82,14 @@ def runnable_tables(pipeline: Pipeline, sources: tuple[str, ...]) -> tuple[list[
 class ScaleRun:
     """One scale factor's work dir: generation, landing, and table runs in child processes."""
 
-    def __init__(self, options: BenchOptions, scale: float, sources: tuple[str, ...], progress: Progress,
+    def __init__(self, options: BenchOptions, purpose: str, scale: float, sources: tuple[str, ...], progress: Progress,
                  max_files_per_batch: int | None = None) -> None:
         self.options = options
         self.scale = scale
         self.sources = sources
         self.progress = progress
-        self.root = Path(options.workdir).resolve() / f"sf{scale:g}"
+        # One dir per purpose: the memory run at SF10 must not wipe the customer-only SF10 data.
+        self.root = Path(options.workdir).resolve() / f"{purpose}-sf{scale:g}"
         self.tpch = self.root / "tpch"
         settings = Settings.load(landing=str(self.root / "landing"), warehouse=str(self.root / "warehouse"),
                                  engine="embedded", env={})
@@ -129,6 +132,14 @@ class ScaleRun:
             outcome = run_isolated(run_tables, self.settings, self.pipeline.name, [name])
             rows.append({**outcome.value["tables"][0], "peak_rss_bytes": outcome.peak_rss_bytes})
         return rows
+
+    def run_in_rounds(self, names: list[str]) -> dict:
+        """All tables in one child, round after round (see phases.run_in_rounds); per-table peaks are sampled."""
+        outcome = run_isolated(run_in_rounds, self.settings, self.pipeline.name, names)
+        rows = outcome.value["tables"]
+        seconds = round(sum(r["seconds"] for r in rows), 3)
+        return {"tables": rows, "layers": summarize_layers(rows), "seconds": seconds, "rounds": outcome.value["rounds"],
+                "peak_rss_bytes": outcome.peak_rss_bytes, "skipped_tables": self.skipped}
 
     def run_by_layer(self, names: list[str]) -> list[dict]:
         """One child per layer (cheaper for small batches); peak memory is the layer's."""
@@ -201,7 +212,7 @@ def run_bench(options: BenchOptions, progress: Progress, command: str = "lakehou
         "memory_scale": options.memory_scale, "memory_batch_files": options.memory_batch_files,
         "file_mb": options.file_mb, "workdir": str(options.workdir)}}
 
-    main = ScaleRun(options, options.scale, options.tables, progress)
+    main = ScaleRun(options, "main", options.scale, options.tables, progress)
     report["pipeline"] = main.pipeline.name
     report["prepare"] = main.prepare()
     progress(f"sf{options.scale:g}: floor (DuckDB CSV -> Parquet)")
@@ -220,16 +231,16 @@ def run_bench(options: BenchOptions, progress: Progress, command: str = "lakehou
 
     if options.compare_scale:
         # Same batch row counts against a table compare_scale/scale times bigger: does cost follow it?
-        bigger = ScaleRun(options, options.compare_scale, ("customer",), progress)
+        bigger = ScaleRun(options, "compare", options.compare_scale, ("customer",), progress)
         report["compare_prepare"] = bigger.prepare()
         report["compare_full_load"] = _full_load(bigger, per_table=True)
         report["incremental"][f"sf{options.compare_scale:g}"] = _customer_batches(bigger, customer_rows)
 
     if options.memory_scale:
-        memory = ScaleRun(options, options.memory_scale, MEMORY_SOURCES, progress,
+        memory = ScaleRun(options, "memory", options.memory_scale, MEMORY_SOURCES, progress,
                           max_files_per_batch=options.memory_batch_files)
         report["memory_prepare"] = memory.prepare()
-        report["memory_run"] = _full_load(memory, per_table=True)
+        report["memory_run"] = memory.run_in_rounds(memory.tables)
         report["memory_run"]["scale"] = options.memory_scale
 
     report["machine_after"] = machine.describe()
