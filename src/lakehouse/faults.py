@@ -3,6 +3,9 @@
 Points: `after-read` (input read, nothing written), `during-commit` (SIGKILL `seconds` after the Delta
 write starts, default 0.05), `after-commit` (data committed, offset log not yet), `after-checkpoint`
 (batch fully done, before the next table). Unset in normal runs: every call is then a no-op.
+
+LAKEHOUSE_PAUSE_AT=<table>:<point>@seconds sleeps at a `crashpoint` instead of dying, so that a test
+can start a second run while the first one holds the pipeline lock.
 """
 
 from __future__ import annotations
@@ -10,14 +13,16 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
 ENV = "LAKEHOUSE_CRASH_AT"
+PAUSE_ENV = "LAKEHOUSE_PAUSE_AT"
 
 
-def _armed(point: str) -> str | None:
-    wanted = os.environ.get(ENV)
+def _armed(point: str, env: str = ENV) -> str | None:
+    wanted = os.environ.get(env)
     if not wanted:
         return None
     name, _, delay = wanted.partition("@")
@@ -29,6 +34,9 @@ def _die() -> None:
 
 
 def crashpoint(point: str) -> None:
+    pause = _armed(point, PAUSE_ENV)
+    if pause is not None:
+        time.sleep(float(pause or 1.0))
     if _armed(point) is not None:
         _die()
 

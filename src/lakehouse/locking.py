@@ -2,7 +2,9 @@
 
 Local warehouses use an OS file lock (released by the kernel if the process dies). S3 warehouses
 use an object created with a conditional put (If-None-Match: *), holding the owner and a lease
-expiry, so that a crashed run's lock can be taken over once its lease has run out.
+expiry that a heartbeat thread renews while the run lasts. A crashed run's lock is taken over once
+its lease has run out, or at once when it was held on this host by a process that no longer lives
+(so a rerun right after a SIGKILL does not have to wait for the lease).
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 import time
+import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Iterator
@@ -18,12 +22,35 @@ from typing import Iterator
 from lakehouse.config import Settings
 from lakehouse.errors import ConcurrentRunError
 
-LEASE_SECONDS = 15 * 60
+LEASE_SECONDS = 5 * 60
+HEARTBEAT_SECONDS = 60
 
 
-def _owner() -> dict[str, object]:
+def _owner(token: str = "") -> dict[str, object]:
     return {"host": socket.gethostname(), "pid": os.getpid(), "since": datetime.now(timezone.utc).isoformat(),
-            "expires": time.time() + LEASE_SECONDS}
+            "expires": time.time() + LEASE_SECONDS, "token": token}
+
+
+def _holder_is_dead(holder: dict[str, object]) -> bool:
+    """True only when the holder ran on this host and its process is gone (or the pid was reused)."""
+    if holder.get("host") != socket.gethostname():
+        return False
+    try:
+        pid = int(holder.get("pid"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return True
+        since = datetime.fromisoformat(str(holder.get("since"))).timestamp()
+        return process.create_time() > since + 1  # the pid now belongs to a later process
+    except psutil.NoSuchProcess:
+        return True
+    except (psutil.Error, ValueError):
+        return False
 
 
 @contextmanager
@@ -79,24 +106,58 @@ def _s3_lock(settings: Settings, name: str) -> Iterator[None]:
         aws_access_key_id=settings.s3.access_key_id,
         aws_secret_access_key=settings.s3.secret_access_key,
     )
-    body = json.dumps(_owner()).encode()
-    for attempt in range(2):
+    token = uuid.uuid4().hex
+
+    def read_holder() -> dict[str, object] | None:
         try:
-            client.put_object(Bucket=bucket, Key=key, Body=body, IfNoneMatch="*")
+            return json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise
+        except ValueError:
+            return {}
+
+    for attempt in range(3):
+        try:
+            client.put_object(Bucket=bucket, Key=key, Body=json.dumps(_owner(token)).encode(), IfNoneMatch="*")
             break
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "ConditionalRequestConflict"):
                 raise
-            holder = json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read())
-            if attempt == 0 and float(holder.get("expires", 0)) < time.time():
-                client.delete_object(Bucket=bucket, Key=key)  # the holder's lease ran out: it crashed
+            holder = read_holder()
+            if holder is None:
+                continue  # released between our put and our read: try again
+            stale = float(holder.get("expires", 0)) < time.time() or _holder_is_dead(holder)
+            if attempt < 2 and stale:
+                client.delete_object(Bucket=bucket, Key=key)  # the holder crashed: take its lock over
                 continue
             raise ConcurrentRunError(
                 f"Another run of pipeline '{name}' holds the lock s3://{bucket}/{key} "
                 f"(host {holder.get('host')}, pid {holder.get('pid')}, since {holder.get('since')}).",
-                hint=f"wait for it to finish; a crashed run's lock expires {LEASE_SECONDS // 60} minutes after it started",
+                hint="wait for it to finish and run again; nothing was changed by this run (a crashed run's lock "
+                     f"is taken over when its process is gone, or {LEASE_SECONDS // 60} minutes after its last heartbeat)",
             ) from None
+    else:
+        raise ConcurrentRunError(f"Could not take the lock s3://{bucket}/{key} for pipeline '{name}'.",
+                                 hint="another run keeps taking it: wait for it to finish and run again")
+    stop = threading.Event()
+
+    def heartbeat() -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            holder = read_holder()
+            if not holder or holder.get("token") != token:
+                return  # taken over: never overwrite another run's lock
+            renewed = {**holder, "expires": time.time() + LEASE_SECONDS}
+            client.put_object(Bucket=bucket, Key=key, Body=json.dumps(renewed).encode())
+
+    beat = threading.Thread(target=heartbeat, name=f"lock-heartbeat-{name}", daemon=True)
+    beat.start()
     try:
         yield
     finally:
-        client.delete_object(Bucket=bucket, Key=key)
+        stop.set()
+        beat.join(timeout=10)
+        holder = read_holder()
+        if holder is not None and holder.get("token") == token:
+            client.delete_object(Bucket=bucket, Key=key)
