@@ -62,8 +62,18 @@ def run(ctx, pipeline_name: str, only: str | None, watch: bool, interval: float)
         ctx.emit(report.to_dict(), _format_table(rows, ["table", "batches", "rows_written", "version", "seconds"])
                  + f"\n{report.pipeline} pipeline on the {report.engine} engine: {report.seconds:.2f}s")
         if not watch:
+            _fail_on_quarantined_files(ctx, pipeline)
             return
         time.sleep(interval)
+
+
+def _fail_on_quarantined_files(ctx, pipeline) -> None:
+    """Every other file is ingested, but the run exits 3 while a landed file stays quarantined."""
+    from lakehouse.engines.embedded import intake
+
+    quarantined = intake.quarantined_files(ctx.settings, ctx.storage, pipeline)
+    if quarantined:
+        raise intake.quarantine_error(quarantined)
 
 
 @click.command()
@@ -89,7 +99,15 @@ def status(ctx, pipeline_name: str) -> None:
     rows = _inspector(ctx).status(_pipeline(pipeline_name))
     for row in rows:
         row["pending"] = row.get("files_pending", row.get("versions_pending"))
-    ctx.emit(rows, _format_table(rows, ["table", "kind", "version", "rows", "last_batch", "pending"]))
+    text = _format_table(rows, ["table", "kind", "version", "rows", "last_batch", "pending"])
+    for row in rows:
+        for item in row.get("files_quarantined", []):
+            text += f"\nQUARANTINED {row['table']}: {item['uri']} (batch {item['batch_id']}): {item['reason']}"
+        for item in row.get("files_overwritten", []):
+            text += (f"\nWARNING {row['table']}: {item['uri']} was re-uploaded with different content after batch "
+                     f"{item['batch_id']} ingested it (size {item['ingested_size']} -> {item['size_now']}); "
+                     "it is not re-ingested: land the new content under a new file name")
+    ctx.emit(rows, text)
 
 
 @click.command()

@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from lakehouse.checkpoints import CheckpointLog
 from lakehouse.config import Settings
+from lakehouse.engines.embedded import intake
 from lakehouse.engines.embedded.csv_reader import read_csv_text
 from lakehouse.engines.embedded.driver import EmbeddedDriver
 from lakehouse.engines.embedded.engine import EmbeddedEngine
@@ -56,7 +57,12 @@ class Inspector:
                 "last_batch": None if last is None else {"batch_id": last.batch_id, **summaries.get(last.batch_id, {})},
             }
             if spec.kind is Kind.APPEND_INGEST:
-                entry["files_pending"] = len(driver.pending_files(spec))
+                found = driver.discover_files(spec)
+                entry["files_pending"] = len(found.pending)
+                entry["files_quarantined"] = [{"uri": r.uri, "batch_id": r.batch_id, "reason": r.reason}
+                                              for r in found.quarantined]
+                entry["files_overwritten"] = [{"uri": i.uri, "batch_id": r.batch_id, "ingested_size": r.size,
+                                               "size_now": i.size} for i, r in found.overwritten]
             else:
                 upstream_version = self.engine.table_version(spec.upstream[0])
                 done = -1 if last is None else last.payload["end_version"]
@@ -133,16 +139,19 @@ class Inspector:
     def _bronze_matches_landing(self, spec: TableSpec) -> list[Violation]:
         assert spec.source is not None
         log = CheckpointLog(self.storage, self.settings.checkpoint_uri(spec.ref.schema, spec.ref.name))
-        committed = {batch_id for batch_id, _ in log.committed_summaries()}
         landed: dict[str, int] = {}
-        for planned in log.planned_payloads():
-            if planned.batch_id not in committed:
+        for record in intake.ledger(log).values():
+            if record.status == intake.PLANNED:
                 continue
-            for entry in planned.payload["files"]:
-                info = FileInfo(modified=_time(entry["modified"]), uri=entry["uri"], size=entry["size"])
-                raw = read_csv_text(info, self.storage.read_bytes(info.uri), spec.source.delimiter) \
-                    if self.storage.exists(info.uri) else None
-                landed[info.uri] = 0 if raw is None else raw.rows.num_rows
+            info = FileInfo(modified=_time(record.modified), uri=record.uri, size=record.size)
+            current = self.storage.file_info(info.uri)
+            if record.status != intake.INGESTED or current is None or current.size != info.size \
+                    or current.modified != info.modified:
+                # Quarantined, deferred or empty: no rows; deleted or re-uploaded since: cannot be recounted.
+                landed[info.uri] = 0 if record.status != intake.INGESTED else -1
+                continue
+            raw = read_csv_text(info, self.storage.read_bytes(info.uri), spec.source.delimiter)
+            landed[info.uri] = 0 if raw is None else raw.rows.num_rows
         in_table = {
             row["f"]: row["n"]
             for row in self.engine.sql(
@@ -152,7 +161,7 @@ class Inspector:
         }
         violations = []
         for uri, count in sorted(landed.items()):
-            if in_table.get(uri, 0) != count:
+            if count >= 0 and in_table.get(uri, 0) != count:
                 violations.append(Violation(str(spec.ref), "bronze rows equal rows landed",
                                             f"{uri}: {count} record(s) landed, {in_table.get(uri, 0)} in the table"))
         for uri in sorted(set(in_table) - set(landed)):

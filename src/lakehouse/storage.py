@@ -82,6 +82,17 @@ class Storage:
             files.append(FileInfo(modified=modified, uri=self._to_uri(prefix, info.path), size=info.size or 0))
         return sorted(files)
 
+    def file_info(self, uri: str) -> FileInfo | None:
+        """Size and modification time of one file now, or None when it is gone."""
+        fs, path = self._resolve(uri)
+        info = fs.get_file_info(path)
+        if info.type != pafs.FileType.File:
+            return None
+        modified = info.mtime or datetime.fromtimestamp(0, tz=timezone.utc)
+        if modified.tzinfo is None:
+            modified = modified.replace(tzinfo=timezone.utc)
+        return FileInfo(modified=modified, uri=uri, size=info.size or 0)
+
     def exists(self, uri: str) -> bool:
         fs, path = self._resolve(uri)
         return fs.get_file_info(path).type != pafs.FileType.NotFound
