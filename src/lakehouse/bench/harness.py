@@ -47,6 +47,7 @@ class BenchOptions:
     # A full load of customer, orders and lineitem at this scale, in batches of `memory_batch_files`.
     memory_scale: float | None = None
     memory_batch_files: int = 2
+    memory_tables: tuple[str, ...] = MEMORY_SOURCES
     # Landed files are cut to about this size (what an upstream export typically writes).
     file_mb: int = 128
     tables: tuple[str, ...] = SALES_SOURCES
@@ -210,6 +211,7 @@ def run_bench(options: BenchOptions, progress: Progress, command: str = "lakehou
     report: dict = {"command": command, "machine_before": machine.describe(), "options": {
         "scale": options.scale, "shares": list(options.shares), "compare_scale": options.compare_scale,
         "memory_scale": options.memory_scale, "memory_batch_files": options.memory_batch_files,
+        "memory_tables": list(options.memory_tables),
         "file_mb": options.file_mb, "workdir": str(options.workdir)}}
 
     main = ScaleRun(options, "main", options.scale, options.tables, progress)
@@ -237,7 +239,7 @@ def run_bench(options: BenchOptions, progress: Progress, command: str = "lakehou
         report["incremental"][f"sf{options.compare_scale:g}"] = _customer_batches(bigger, customer_rows)
 
     if options.memory_scale:
-        memory = ScaleRun(options, "memory", options.memory_scale, MEMORY_SOURCES, progress,
+        memory = ScaleRun(options, "memory", options.memory_scale, options.memory_tables, progress,
                           max_files_per_batch=options.memory_batch_files)
         report["memory_prepare"] = memory.prepare()
         report["memory_run"] = memory.run_in_rounds(memory.tables)

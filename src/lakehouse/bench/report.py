@@ -86,7 +86,7 @@ def render_markdown(report: dict) -> str:
     if "memory_run" in report:
         memory = report["memory_run"]
         lines += [f"## Memory at SF{memory['scale']:g}", "",
-                  f"customer, orders and lineitem loaded in batches of {report['options']['memory_batch_files']} "
+                  f"{', '.join(report['options']['memory_tables'])} loaded in batches of {report['options']['memory_batch_files']} "
                   f"landed files (~{report['options']['file_mb']} MB each), every table once per round "
                   f"({memory['rounds']} rounds). Peak memory of the whole run: **{_mem(memory['peak_rss_bytes'])}**; "
                   "per table, the sampled peak while it ran.", ""]
