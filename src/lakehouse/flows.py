@@ -42,6 +42,33 @@ def table_properties(spec: TableSpec) -> dict[str, str]:
     return properties
 
 
+def with_sequence_column(
+    engine: EngineAdapter, spec: TableSpec, changes: Any, upstream_columns: Sequence[tuple[str, str]]
+) -> tuple[Any, list[tuple[str, str]]]:
+    """Adds the spec's sequence_by column as NULL when the upstream has none yet.
+
+    The initial TPC-H load has no effective time; only later change batches bring the column. NULL
+    means "no effective time": such a row predates every dated change.
+    """
+    columns = list(upstream_columns)
+    if not spec.sequence_by or spec.sequence_by in dict(columns):
+        return changes, columns
+    q = engine.dialect.quote
+    added = engine.sql(
+        f"SELECT *, CAST(NULL AS {engine.dialect.sql_type('timestamp')}) AS {q(spec.sequence_by)} FROM changes",
+        {"changes": changes},
+    )
+    return added, columns + [(spec.sequence_by, "timestamp")]
+
+
+def clustered(engine: EngineAdapter, spec: TableSpec, relation: Any) -> Any:
+    """`relation` sorted by the spec's cluster_by columns, so written files hold narrow key ranges and a
+    later MERGE of a few keys rewrites few files (delta-rs rewrites every file a MERGE matches)."""
+    if not spec.cluster_by:
+        return relation
+    return engine.sql(f"SELECT * FROM r ORDER BY {engine.dialect.column_list(spec.cluster_by)}", {"r": relation})
+
+
 class AppendIngest:
     kind = Kind.APPEND_INGEST
 
@@ -83,6 +110,7 @@ class Scd1Upsert:
         if engine.already_committed(spec.ref, txn):
             result.skipped_as_replay = True
             return result
+        changes, upstream_columns = with_sequence_column(engine, spec, changes, upstream_columns)
         columns = scd1.business_columns(spec, upstream_columns)
         deduped = engine.sql(scd1.dedup_sql(engine.dialect, spec, columns, now_iso()), {"changes": changes})
         result.details["rows_after_dedup"] = engine.row_count(deduped)
@@ -104,7 +132,8 @@ class Scd1Upsert:
                 plan = scd1.merge_plan(engine.dialect, spec, engine.column_names(changed))
                 engine.merge(spec.ref, changed, plan, txn, evolve_schema=True)
             else:
-                engine.append(spec.ref, changed, txn, properties=table_properties(spec), evolve_schema=False)
+                engine.append(spec.ref, clustered(engine, spec, changed), txn, properties=table_properties(spec),
+                              evolve_schema=False)
         result.committed = True
         return result
 
@@ -116,6 +145,11 @@ class Scd2FromChanges:
         self, engine: EngineAdapter, spec: TableSpec, changes: Any, upstream_columns: Sequence[tuple[str, str]],
         batch_id: int,
     ) -> BatchResult:
+        if spec.sequence_by:
+            # Effective time: versions can arrive out of order, so the touched keys' history is rebuilt.
+            from lakehouse.flow_history import process_history_batch
+
+            return process_history_batch(engine, spec, changes, upstream_columns, batch_id)
         result = BatchResult(str(spec.ref), batch_id, rows_in=engine.row_count(changes))
         txn = Transaction(app_id(spec), batch_id)
         if engine.already_committed(spec.ref, txn):
@@ -169,8 +203,12 @@ class Scd2FromChanges:
         return result
 
 
+# Imported here, not at the top: the fact flow builds on BatchResult and the helpers above.
+from lakehouse.flow_fact import FactBuild  # noqa: E402
+
 STRATEGIES = {
     Kind.APPEND_INGEST: AppendIngest(),
     Kind.SCD1_UPSERT: Scd1Upsert(),
     Kind.SCD2_FROM_CHANGES: Scd2FromChanges(),
+    Kind.FACT: FactBuild(),
 }

@@ -84,6 +84,20 @@ class EngineAdapter(abc.ABC):
     ) -> Any:
         """The table now, or as of a version or timestamp (time travel)."""
 
+    def read_matching(
+        self, ref: TableRef, keys: Any, key_columns: Sequence[str], *, version: int | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> Any:
+        """Rows whose `key_columns` equal a row of `keys` (a relation with those column names).
+
+        So a batch reads the rows it touches, not the table. This default filters a full read;
+        an engine overrides it to prune files by their key statistics.
+        """
+        table = self.read_table(ref, version=version, columns=columns)
+        q = self.dialect.quote
+        match = " AND ".join(f"k.{q(c)} = t.{q(c)}" for c in key_columns)
+        return self.sql(f"SELECT t.* FROM t WHERE EXISTS (SELECT 1 FROM k WHERE {match})", {"t": table, "k": keys})
+
     @abc.abstractmethod
     def drop_table(self, ref: TableRef) -> bool:
         """Delete the table's files. Returns whether it existed."""

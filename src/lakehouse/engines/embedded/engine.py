@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake import Transaction as DeltaTransaction
 from deltalake.exceptions import TableNotFoundError
@@ -164,6 +165,27 @@ class EmbeddedEngine(EngineAdapter):
         elif timestamp is not None:
             table.load_as_version(timestamp)
         return plain_types(table.to_pyarrow_table(columns=list(columns) if columns else None))
+
+    def read_matching(
+        self, ref: TableRef, keys: pa.Table, key_columns: Sequence[str], *, version: int | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pa.Table:
+        """Pushes `first key IN (...)` into the Delta scan, so files whose key range misses are skipped."""
+        table = self.delta_table(ref, version=version)
+        if table is None:
+            raise LakehouseError(f"Table {ref} does not exist at {self.table_uri(ref)}.")
+        first = key_columns[0]
+        wanted = pc.unique(keys.column(first).drop_null())
+        dataset = table.to_pyarrow_dataset()
+        target_type = dataset.schema.field(first).type
+        candidates = plain_types(dataset.to_table(
+            columns=list(columns) if columns else None,
+            filter=pc.field(first).isin(wanted.cast(target_type)),
+        ))
+        if len(key_columns) == 1:
+            return candidates
+        match = " AND ".join(f"k.{DUCKDB.quote(c)} = t.{DUCKDB.quote(c)}" for c in key_columns)
+        return self.sql(f"SELECT t.* FROM t WHERE EXISTS (SELECT 1 FROM k WHERE {match})", {"t": candidates, "k": keys})
 
     def dataset(self, ref: TableRef):
         """A lazily scanned view of the table, for DuckDB to push projections and filters into."""

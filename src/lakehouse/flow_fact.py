@@ -1,0 +1,131 @@
+"""The fact flow (Kind.FACT): recompute the fact rows of the headers a batch touches, then MERGE.
+
+Inputs are three change feeds (header, lines, dimension) planned together by the driver; the cost
+follows the batch: only the touched headers, their lines and their members are read, and only rows
+whose hash changed are merged. Late-arriving dimension members get inferred rows first, written to
+the dimension in their own commit (app id `<fact app id>:inferred`, same batch id) so a replay
+neither duplicates them nor assigns other surrogates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lakehouse.engines.base import EngineAdapter, Transaction
+from lakehouse.faults import crash_during, crashpoint
+from lakehouse.flow_history import max_surrogate
+from lakehouse.flows import BatchResult, app_id, clustered, table_properties
+from lakehouse.spec.fact import FactRules, fact_rules
+from lakehouse.spec.model import END_DATE, IS_INFERRED, START_DATE, TableRef, TableSpec
+from lakehouse.strategies import fact, scd1
+from lakehouse.strategies.scd2_history import inferred_members_sql
+
+
+def inferred_app_id(spec: TableSpec) -> str:
+    return f"{app_id(spec)}:inferred"
+
+
+class FactBuild:
+    def process_batch(
+        self,
+        engine: EngineAdapter,
+        spec: TableSpec,
+        feeds: dict[TableRef, Any],
+        versions: dict[TableRef, int],
+        batch_id: int,
+    ) -> BatchResult:
+        """`feeds` holds each input's change rows for the batch (None: nothing new); `versions` the
+        input versions the batch reads as of, so a replay sees exactly what the first attempt saw."""
+        rules = fact_rules(spec)
+        rows_in = sum(engine.row_count(feed) for feed in feeds.values() if feed is not None)
+        result = BatchResult(str(spec.ref), batch_id, rows_in=rows_in)
+        txn = Transaction(app_id(spec), batch_id)
+        if engine.already_committed(spec.ref, txn):
+            result.skipped_as_replay = True
+            return result
+        dialect = engine.dialect
+        touched = self._touched_headers(engine, rules, feeds, versions)
+        result.details["headers_touched"] = engine.row_count(touched)
+        if result.details["headers_touched"] == 0:
+            return result
+        headers = engine.read_matching(rules.header, touched, [rules.header_key], version=versions[rules.header])
+        line_keys = engine.sql(
+            f"SELECT {dialect.quote(rules.header_key)} AS {dialect.quote(rules.line_header_key)} FROM t", {"t": touched}
+        )
+        lines = engine.read_matching(rules.lines, line_keys, [rules.line_header_key], version=versions[rules.lines])
+        dimension = self._dimension_rows(engine, spec, rules, headers, lines, batch_id, result)
+        rows = engine.sql(fact.fact_rows_sql(dialect, rules, spec.keys),
+                          {"headers": headers, "lines": lines, "dimension": dimension})
+        result.details["fact_rows_computed"] = engine.row_count(rows)
+        target_exists = engine.table_version(spec.ref) is not None
+        if target_exists:
+            keys_of_touched = engine.sql(f"SELECT DISTINCT {dialect.quote(spec.keys[0])} FROM r", {"r": rows})
+            stored = engine.read_matching(spec.ref, keys_of_touched, [spec.keys[0]],
+                                          columns=[*spec.keys, scd1.HASH_VALUE])
+            rows = engine.sql(scd1.changed_rows_sql(dialect, spec, "batch", "target"), {"batch": rows, "target": stored})
+        result.rows_written = engine.row_count(rows)
+        if result.rows_written == 0:
+            return result
+        rows = clustered(engine, spec, rows)
+        crashpoint(f"{spec.ref}:after-read")
+        with crash_during(f"{spec.ref}:during-commit"):
+            if target_exists:
+                plan = scd1.merge_plan(dialect, spec, engine.column_names(rows))
+                engine.merge(spec.ref, rows, plan, txn, evolve_schema=True)
+            else:
+                engine.append(spec.ref, rows, txn, properties=table_properties(spec), evolve_schema=False)
+        result.committed = True
+        return result
+
+    def _touched_headers(self, engine: EngineAdapter, rules: FactRules, feeds: dict[TableRef, Any],
+                         versions: dict[TableRef, int]) -> Any:
+        dialect = engine.dialect
+        views: dict[str, Any] = {}
+        if feeds.get(rules.header) is not None:
+            views["header_changes"] = feeds[rules.header]
+        if feeds.get(rules.lines) is not None:
+            views["line_changes"] = feeds[rules.lines]
+        if feeds.get(rules.dimension.table) is not None:
+            members = engine.sql(fact.changed_members_sql(dialect, rules),
+                                 {"dimension_changes": feeds[rules.dimension.table]})
+            if engine.row_count(members):
+                views["headers_of_changed_members"] = engine.read_matching(
+                    rules.header, members, [rules.dimension.fact_key], version=versions[rules.header],
+                    columns=[rules.header_key, rules.dimension.fact_key],
+                )
+        if not views:
+            return engine.sql(f"SELECT CAST(NULL AS BIGINT) AS {dialect.quote(rules.header_key)} WHERE FALSE", {})
+        return engine.sql(
+            fact.touched_headers_sql(dialect, rules, *(name if name in views else None for name in
+                                                       ("header_changes", "line_changes", "headers_of_changed_members"))),
+            views,
+        )
+
+    def _dimension_rows(self, engine: EngineAdapter, spec: TableSpec, rules: FactRules, headers: Any, lines: Any,
+                        batch_id: int, result: BatchResult) -> Any:
+        """The dimension rows the touched headers can link to, after adding inferred members for keys it lacks."""
+        lookup = rules.dimension
+        dialect = engine.dialect
+        q = dialect.quote
+        wanted = engine.sql(f"SELECT DISTINCT {q(lookup.fact_key)} AS {q(lookup.business_key)} FROM h "
+                            f"WHERE {q(lookup.fact_key)} IS NOT NULL", {"h": headers})
+        columns = [lookup.surrogate_key, lookup.business_key, START_DATE, END_DATE]
+        dimension = engine.read_matching(lookup.table, wanted, [lookup.business_key], columns=columns)
+        missing = engine.sql(fact.missing_members_sql(dialect, rules),
+                             {"headers": headers, "lines": lines, "dimension": dimension})
+        result.details["inferred_members"] = engine.row_count(missing)
+        if result.details["inferred_members"] == 0:
+            return dimension
+        txn = Transaction(inferred_app_id(spec), batch_id)
+        if not engine.already_committed(lookup.table, txn):
+            columns_now = engine.table_columns(lookup.table)
+            if IS_INFERRED not in dict(columns_now):
+                columns_now = [*columns_now, (IS_INFERRED, "boolean")]
+            members = engine.sql(
+                inferred_members_sql(dialect, columns_now, lookup.surrogate_key, lookup.business_key, lookup.low_date,
+                                     max_surrogate(engine, lookup.table, lookup.surrogate_key)),
+                {"missing": missing},
+            )
+            with crash_during(f"{spec.ref}:during-inferred-commit"):
+                engine.append(lookup.table, members, txn, properties={}, evolve_schema=True)
+        return engine.read_matching(lookup.table, wanted, [lookup.business_key], columns=columns)

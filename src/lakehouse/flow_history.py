@@ -1,0 +1,78 @@
+"""The SCD2 flow on effective time (spec.sequence_by): rebuild the touched keys' history, then MERGE.
+
+The SQL is in strategies/scd2_history.py; this is the sequence of engine primitives around it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from lakehouse.engines.base import EngineAdapter, Transaction
+from lakehouse.faults import crash_during, crashpoint
+from lakehouse.flows import BatchResult, app_id, clustered, table_properties, with_sequence_column
+from lakehouse.spec.model import DATE_ADDED, HASH_VALUE, TableRef, TableSpec
+from lakehouse.strategies import scd1, scd2_history
+from lakehouse.strategies.scd2 import TARGET_ID
+
+
+def aligned(engine: EngineAdapter, relation: Any, present: Sequence[str], wanted: Sequence[tuple[str, str]]) -> Any:
+    """`relation` with exactly the `wanted` columns, NULL where the stored table lacks one (added later)."""
+    q = engine.dialect.quote
+    select = [q(n) if n in present else f"CAST(NULL AS {engine.dialect.sql_type(t)}) AS {q(n)}" for n, t in wanted]
+    return engine.sql(f"SELECT {', '.join(select)} FROM r", {"r": relation})
+
+
+def max_surrogate(engine: EngineAdapter, ref: TableRef, surrogate_key: str) -> int:
+    """The highest surrogate key ever assigned: new ones continue above it, so none is reused."""
+    keys = engine.read_table(ref, columns=[surrogate_key])
+    top = engine.sql(f"SELECT coalesce(max({engine.dialect.quote(surrogate_key)}), 0) AS m FROM k", {"k": keys})
+    return int(engine.first_value(top))
+
+
+def process_history_batch(
+    engine: EngineAdapter, spec: TableSpec, changes: Any, upstream_columns: Sequence[tuple[str, str]], batch_id: int
+) -> BatchResult:
+    result = BatchResult(str(spec.ref), batch_id, rows_in=engine.row_count(changes))
+    txn = Transaction(app_id(spec), batch_id)
+    if engine.already_committed(spec.ref, txn):
+        result.skipped_as_replay = True
+        return result
+    changes, upstream_columns = with_sequence_column(engine, spec, changes, upstream_columns)
+    business = [(n, t) for n, t in scd1.business_columns(spec, upstream_columns) if n != HASH_VALUE]
+    present = set(engine.column_names(changes))
+    arrival = [c for c in scd2_history.ARRIVAL_COLUMNS if c in present]
+    events = engine.sql(scd2_history.events_sql(engine.dialect, spec, business, arrival, DATE_ADDED),
+                        {"changes": changes})
+    result.details["events"] = engine.row_count(events)
+    dim_columns = scd2_history.history_columns(spec, business)
+    target_exists = engine.table_version(spec.ref) is not None
+    if target_exists:
+        stored = engine.read_matching(spec.ref, events, spec.keys)
+        existing = aligned(engine, stored, engine.column_names(stored), dim_columns)
+        assert spec.surrogate_key
+        top = max_surrogate(engine, spec.ref, spec.surrogate_key)
+    else:
+        existing = aligned(engine, engine.sql("SELECT * FROM e WHERE FALSE", {"e": events}), [], dim_columns)
+        top = 0
+    staged = engine.sql(
+        scd2_history.rebuild_sql(engine.dialect, spec, business, top), {"events": events, "existing": existing}
+    )
+    q = engine.dialect.quote
+    names = [n for n, _ in dim_columns]
+    new_versions = engine.sql(f"SELECT {engine.dialect.column_list(names)} FROM s WHERE {q(TARGET_ID)} IS NULL",
+                              {"s": staged})
+    result.rows_written = engine.row_count(staged)
+    result.details["versions_added"] = engine.row_count(new_versions)
+    result.details["versions_corrected"] = result.rows_written - result.details["versions_added"]
+    if result.rows_written == 0:
+        return result
+    crashpoint(f"{spec.ref}:after-read")
+    with crash_during(f"{spec.ref}:during-commit"):
+        if target_exists:
+            plan = scd2_history.merge_plan(engine.dialect, spec, names)
+            engine.merge(spec.ref, staged, plan, txn, evolve_schema=True)
+        else:
+            engine.append(spec.ref, clustered(engine, spec, new_versions), txn, properties=table_properties(spec),
+                          evolve_schema=False)
+    result.committed = True
+    return result

@@ -1,0 +1,73 @@
+"""What a header/line fact is built from: the spec side of Kind.FACT (the SQL is in strategies/fact.py).
+
+A fact of this shape has one row per line (lineitem), takes header attributes from the line's header
+(orders) and resolves one dimension key point-in-time: the dimension version valid at the header's
+business date. Everything names columns and tables only; no engine, no SQL dialect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lakehouse.errors import ConfigError
+from lakehouse.spec.model import TableRef, TableSpec
+
+# The first version of a key in an effective-time dimension is valid from this date, so history
+# that predates the first recorded change (TPC-H orders are from 1992-1998) resolves to it.
+DEFAULT_LOW_DATE = "1900-01-01"
+
+
+@dataclass(frozen=True)
+class DimensionLookup:
+    """Resolve `output` = the dimension's surrogate key valid at `as_of`, for `fact_key` = `business_key`."""
+
+    table: TableRef
+    surrogate_key: str
+    business_key: str
+    # The header column holding the dimension's business key, and the header's business date.
+    fact_key: str
+    as_of: str
+    output: str
+    # Where an inferred member's validity starts: the dimension's low date.
+    low_date: str = DEFAULT_LOW_DATE
+
+
+@dataclass(frozen=True)
+class FactColumn:
+    """A fact column: a SQL expression over `h` (header row) and `l` (line row), cast to `type`."""
+
+    name: str
+    expression: str
+    type: str
+
+
+@dataclass(frozen=True)
+class FactRules:
+    header: TableRef
+    header_key: str
+    lines: TableRef
+    # The line column that references the header key.
+    line_header_key: str
+    dimension: DimensionLookup
+    columns: tuple[FactColumn, ...]
+
+    @property
+    def inputs(self) -> tuple[TableRef, ...]:
+        """The tables whose change feeds drive the fact, in the order a spec lists them as upstream."""
+        return (self.header, self.lines, self.dimension.table)
+
+
+def fact_rules(spec: TableSpec) -> FactRules:
+    rules = spec.options.get("fact")
+    if not isinstance(rules, FactRules):
+        raise ConfigError(f"{spec.ref}: a fact table needs options['fact'] = FactRules(...).")
+    if tuple(spec.upstream) != rules.inputs:
+        raise ConfigError(
+            f"{spec.ref}: upstream must be the fact's inputs {', '.join(map(str, rules.inputs))}.",
+            hint="list header, lines and the dimension as upstream so the pipeline runs them first",
+        )
+    names = {column.name for column in rules.columns}
+    missing = [key for key in spec.keys if key not in names]
+    if missing:
+        raise ConfigError(f"{spec.ref}: keys {missing} are not among the fact's columns.")
+    return rules

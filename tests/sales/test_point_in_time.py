@@ -1,0 +1,98 @@
+"""Customer history on the business timeline, and the fact keys that follow it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from tests.sales.sales_data import customer, land_customer_changes, land_initial
+
+LOW = datetime(1900, 1, 1, tzinfo=timezone.utc)
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+
+
+def history(lake, key: int) -> list[tuple]:
+    rows = [r for r in lake.rows("gold.dim_customer", "start_date", "dim_customer_id") if r["c_custkey"] == key]
+    return [(r["dim_customer_id"], r["c_address"], r["start_date"], r["end_date"], r["is_current"]) for r in rows]
+
+
+def fact_links(lake) -> dict[tuple[int, int], int]:
+    return {(r["order_key"], r["line_number"]): r["dim_customer_id"] for r in lake.table("gold.fact_sales").to_pylist()}
+
+
+def test_orders_link_to_the_customer_version_valid_on_the_order_date(lake):
+    land_initial(lake)
+    lake.run()
+    assert history(lake, 1) == [(1, "Old Street 1", LOW, None, True)]
+    assert fact_links(lake) == {(10, 1): 1, (10, 2): 1, (11, 1): 1, (12, 1): 2, (13, 1): 3}
+
+    # The customer moved on 1996-06-01: order 10 (1995-03-01) was placed before, order 11 (1997-06-01) after.
+    land_customer_changes(lake, "customer_changes_0001.csv", [customer(1, "New Avenue 9", "1996-06-01 00:00:00")])
+    report = lake.run()
+    assert history(lake, 1) == [
+        (1, "Old Street 1", LOW, at("1996-06-01"), False),
+        (4, "New Avenue 9", at("1996-06-01"), None, True),
+    ]
+    assert fact_links(lake) == {(10, 1): 1, (10, 2): 1, (11, 1): 4, (12, 1): 2, (13, 1): 3}
+    written = {t.table: t.rows_written for t in report.tables}
+    assert written["gold.fact_sales"] == 1, "only order 11's line is re-pointed"
+
+
+def test_a_change_arriving_out_of_order_is_placed_in_its_position_in_history(lake):
+    land_initial(lake)
+    lake.run()
+    land_customer_changes(lake, "customer_changes_0001.csv", [customer(1, "New Avenue 9", "1996-06-01 00:00:00")])
+    lake.run()
+    land_customer_changes(lake, "customer_changes_0002.csv", [customer(1, "Third Road", "1998-01-01 00:00:00")])
+    lake.run()
+    # Effective 1997-01-01, but it arrives after the 1998 change.
+    land_customer_changes(lake, "customer_changes_0003.csv", [customer(1, "Late Lane", "1997-01-01 00:00:00")])
+    lake.run()
+
+    assert history(lake, 1) == [
+        (1, "Old Street 1", LOW, at("1996-06-01"), False),
+        (4, "New Avenue 9", at("1996-06-01"), at("1997-01-01"), False),
+        (6, "Late Lane", at("1997-01-01"), at("1998-01-01"), False),
+        (5, "Third Road", at("1998-01-01"), None, True),
+    ]
+    # Silver keeps the newest by effective time: the late change did not overwrite it.
+    silver = {r["c_custkey"]: r["c_address"] for r in lake.table("silver.customer").to_pylist()}
+    assert silver[1] == "Third Road"
+    # Order 11 (1997-06-01) falls in the late version's interval.
+    assert fact_links(lake)[(11, 1)] == 6
+    assert fact_links(lake)[(10, 1)] == 1
+
+
+def test_a_late_event_equal_to_the_next_version_moves_its_start_back(lake):
+    land_initial(lake)
+    lake.run()
+    land_customer_changes(lake, "customer_changes_0001.csv", [customer(1, "New Avenue 9", "1997-01-01 00:00:00")])
+    lake.run()
+    # The same address was in fact effective earlier: no new version, the existing one starts sooner.
+    land_customer_changes(lake, "customer_changes_0002.csv", [customer(1, "New Avenue 9", "1996-06-01 00:00:00")])
+    lake.run()
+    assert history(lake, 1) == [
+        (1, "Old Street 1", LOW, at("1996-06-01"), False),
+        (4, "New Avenue 9", at("1996-06-01"), None, True),
+    ]
+
+
+def test_a_late_arriving_customer_gets_an_inferred_member_completed_in_place(lake):
+    land_initial(lake)
+    lake.run()
+    inferred = [r for r in lake.table("gold.dim_customer").to_pylist() if r["c_custkey"] == 3]
+    assert [(r["dim_customer_id"], r["c_name"], r["c_address"], r["is_inferred"], r["is_current"], r["start_date"],
+             r["end_date"]) for r in inferred] == [(3, None, None, True, True, LOW, None)]
+    assert fact_links(lake)[(13, 1)] == 3
+    fact_version = lake.version("gold.fact_sales")
+
+    land_customer_changes(lake, "customer_changes_0001.csv", [customer(3, "Arrival Street 3", "2024-01-01 00:00:00")])
+    lake.run()
+    rows = [r for r in lake.table("gold.dim_customer").to_pylist() if r["c_custkey"] == 3]
+    assert [(r["dim_customer_id"], r["c_name"], r["c_address"], r["is_inferred"], r["is_current"], r["start_date"],
+             r["end_date"]) for r in rows] == [(3, "Customer#3", "Arrival Street 3", False, True, LOW, None)]
+    assert fact_links(lake)[(13, 1)] == 3, "the fact keeps its link; the row behind it is now complete"
+    assert lake.version("gold.fact_sales") == fact_version, "nothing in the fact had to change"
+    assert lake.table("gold.dim_customer").num_rows == 3
