@@ -14,12 +14,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakehouse.checkpoints import CheckpointLog, PlannedBatch
+from lakehouse.engines.base import Transaction
+from lakehouse.engines.embedded import intake
 from lakehouse.engines.embedded.csv_reader import conform, read_csv_text
 from lakehouse.engines.embedded import multi_input
 from lakehouse.engines.embedded.engine import EmbeddedEngine
-from lakehouse.errors import LakehouseError
+from lakehouse.errors import InputFileError, LakehouseError, SchemaEvolutionError
 from lakehouse.faults import crashpoint
-from lakehouse.flows import STRATEGIES, BatchResult
+from lakehouse.flows import STRATEGIES, BatchResult, app_id
 from lakehouse.spec.model import EvolutionMode, Kind, TableSpec
 from lakehouse.storage import FileInfo
 from lakehouse.strategies.schema import StoredSchema, check_header, evolve, infer_schema
@@ -87,16 +89,20 @@ class EmbeddedDriver:
             return multi_input.plan_inputs(self.engine, spec, log_, self.progress)
         return self._plan_versions(spec, log_)
 
-    def pending_files(self, spec: TableSpec) -> list[FileInfo]:
+    def discover_files(self, spec: TableSpec) -> intake.Discovery:
+        """Landed files to plan, files still quarantined, and files re-uploaded after ingestion."""
         assert spec.source is not None
-        seen = set()
-        for planned in self.checkpoints(spec).planned_payloads():
-            seen.update(entry["uri"] for entry in planned.payload.get("files", []))
         landed = self.storage.list_files(self.settings.landing_uri(spec.source.folder))
-        return [info for info in landed if info.uri not in seen]
+        return intake.discover(landed, intake.ledger(self.checkpoints(spec)))
+
+    def pending_files(self, spec: TableSpec) -> list[FileInfo]:
+        return self.discover_files(spec).pending
 
     def _plan_files(self, spec: TableSpec, log_: CheckpointLog) -> PlannedBatch | None:
-        new_files = self.pending_files(spec)[: self.settings.max_files_per_batch]
+        found = self.discover_files(spec)
+        for info, record in found.overwritten:
+            self.progress(f"{spec.ref}: {intake.overwrite_warning(info, record)}")
+        new_files = found.pending[: self.settings.max_files_per_batch]
         if not new_files:
             return None
         payload = {
@@ -135,20 +141,53 @@ class EmbeddedDriver:
     def _ingest(self, spec: TableSpec, log_: CheckpointLog, planned: PlannedBatch) -> BatchResult:
         source = spec.source
         assert source is not None
+        files = planned.payload["files"]
+        if self.engine.already_committed(spec.ref, Transaction(app_id(spec), planned.batch_id)):
+            # The batch landed before a crash: its outcomes/N is already written; do not read the files again.
+            result = BatchResult(str(spec.ref), planned.batch_id, skipped_as_replay=True)
+            result.details["files"] = len(files)
+            return result
         schemas = SchemaStore(log_)
         stored = schemas.latest()
         raw_parts: list[pa.Table] = []
         notes: list[str] = []
-        files = planned.payload["files"]
+        outcomes: list[intake.FileRecord] = []
         for index, entry in enumerate(files, start=1):
             info = FileInfo(modified=_parse_time(entry["modified"]), uri=entry["uri"], size=entry["size"])
             if len(files) > 20 and index % 20 == 0:
                 self.progress(f"{spec.ref}: read {index}/{len(files)} files")
-            raw = read_csv_text(info, self.storage.read_bytes(info.uri), source.delimiter)
+
+            def outcome(status: str, reason: str = "") -> None:
+                outcomes.append(intake.FileRecord(info.uri, info.size, entry["modified"], planned.batch_id,
+                                                  status, reason))
+
+            changed = self._changed_since_listing(info)
+            try:
+                data = None if changed else self.storage.read_bytes(info.uri)
+                if data is not None and len(data) != info.size:
+                    changed = f"its size changed from {info.size} to {len(data)} bytes while it was read"
+                if changed:
+                    notes.append(f"{info.uri}: deferred, {changed}; it is read again on the next run "
+                                 "(writers should write to a temporary name starting with '.' or '_' and rename)")
+                    outcome(intake.DEFERRED, changed)
+                    continue
+                raw = read_csv_text(info, data, source.delimiter)
+                if raw is not None:
+                    check_header(raw.header, info.uri)
+            except (InputFileError, SchemaEvolutionError) as exc:
+                reason = exc.message + (f" ({exc.hint})" if exc.hint else "")
+                notes.append(f"QUARANTINED {reason}")
+                outcome(intake.FAILED, reason)
+                continue
             if raw is None:
                 notes.append(f"{info.uri}: empty file, nothing to ingest")
+                outcome(intake.EMPTY)
                 continue
-            check_header(raw.header, info.uri)
+            if stored is None and raw.rows.num_rows == 0:
+                notes.append(f"{info.uri}: header only, no rows; the schema is inferred from a file with rows")
+                outcome(intake.EMPTY)
+                continue
+            outcome(intake.INGESTED)
             sample = _sample_rows(raw.rows, raw.header)
             if stored is None:
                 stored = StoredSchema(0, infer_schema(raw.header, sample, source.schema_hints),
@@ -164,13 +203,16 @@ class EmbeddedDriver:
                     self.progress(f"{spec.ref}: schema evolved to v{stored.version} ({stored.reason})")
             notes.extend(f"{info.uri}: {note}" for note in raw.notes)
             raw_parts.append(raw)
-        if stored is None:
+        # Written before the Delta commit, so a crash after it leaves the record of what landed.
+        intake.write_outcomes(log_, planned.batch_id, outcomes)
+        failed = [r.uri for r in outcomes if r.status == intake.FAILED]
+        deferred = [r.uri for r in outcomes if r.status == intake.DEFERRED]
+        if stored is None or not raw_parts:
             result = BatchResult(str(spec.ref), planned.batch_id)
-            result.details["notes"] = notes
-            return result
-        if not raw_parts:
-            result = BatchResult(str(spec.ref), planned.batch_id)
-            result.details["notes"] = notes
+            result.details.update({"files": len(files), "notes": notes, "failed_files": failed,
+                                   "deferred_files": deferred})
+            for note in notes:
+                self.progress(f"{spec.ref}: {note}")
             return result
         # In rescue mode, columns the stored schema lacks are kept only to go into _rescued_data.
         rescue_unknown = source.evolution_mode is EvolutionMode.RESCUE
@@ -184,10 +226,21 @@ class EmbeddedDriver:
         result = STRATEGIES[Kind.APPEND_INGEST].process_batch(
             self.engine, spec, combined, stored.columns, extras, planned.batch_id, evolve_schema=True
         )
-        result.details.update({"files": len(files), "schema_version": stored.version, "notes": notes})
+        result.details.update({"files": len(files), "schema_version": stored.version, "notes": notes,
+                               "failed_files": failed, "deferred_files": deferred})
         for note in notes:
             self.progress(f"{spec.ref}: {note}")
         return result
+
+    def _changed_since_listing(self, info: FileInfo) -> str:
+        """Why the file differs from what the plan listed ('' when it does not), so it is never half-read."""
+        current = self.storage.file_info(info.uri)
+        if current is None:
+            return "it was deleted after it was listed"
+        if current.size != info.size or current.modified != info.modified:
+            return (f"it changed after it was listed (size {info.size} -> {current.size}, "
+                    f"modified {info.modified.isoformat()} -> {current.modified.isoformat()})")
+        return ""
 
     def _from_upstream(self, spec: TableSpec, planned: PlannedBatch) -> BatchResult:
         upstream = spec.upstream[0]
