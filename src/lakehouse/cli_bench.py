@@ -37,13 +37,18 @@ def _shares(text: str) -> tuple[float, ...]:
 @click.option("--memory-tables", default="customer,orders,lineitem", show_default=True,
               help="TPC-H tables of the memory run.")
 @click.option("--file-mb", type=int, default=128, show_default=True, help="Size of the landed CSV files.")
+@click.option("--render", "render_from", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Only print the markdown of an earlier run's JSON report (no measuring).")
 @click.option("--output", type=click.Path(path_type=Path), default=None,
               help="Write <output>.json and <output>.md (default: <workdir>/results).")
 @pass_context
-def bench(obj, scale, workdir, shares, compare_scale, memory_scale, memory_batch_files, memory_tables, file_mb, output) -> None:
+def bench(obj, scale, workdir, shares, compare_scale, memory_scale, memory_batch_files, memory_tables, file_mb, render_from, output) -> None:
     """Measure the pipeline: full load vs a DuckDB floor, incremental batches, memory."""
     from lakehouse.bench import BenchOptions, render_markdown, run_bench
 
+    if render_from is not None:
+        obj.emit(render_markdown(json.loads(render_from.read_text())))
+        return
     options = BenchOptions(scale=scale, workdir=workdir, shares=_shares(shares),
                            compare_scale=compare_scale or None, memory_scale=memory_scale or None,
                            memory_batch_files=memory_batch_files, file_mb=file_mb,

@@ -79,6 +79,13 @@ def render_markdown(report: dict) -> str:
     for scale_name, batches in report["incremental"].items():
         rows += _incremental_rows(scale_name.upper(), batches)
     lines += _table(["scale", "batch", "bronze s", "silver s", "gold s", "total s", "peak memory"], rows)
+    lines += ["", "Per table (seconds; rows written):", ""]
+    detail = []
+    for scale_name, batches in report["incremental"].items():
+        for number, batch in enumerate(batches, start=1):
+            detail.append([scale_name.upper(), f"{batch['kind']} #{number}",
+                           "; ".join(f"{t['table']} {t['seconds']:.2f} s ({t['rows_written']:,})" for t in batch["tables"])])
+    lines += _table(["scale", "batch", "tables"], detail)
     lines.append("")
     if "compare_full_load" in report:
         lines += _run_section(f"Customer full load at SF{report['options']['compare_scale']:g} (for the batches above)",
