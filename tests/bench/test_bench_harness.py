@@ -35,7 +35,7 @@ def test_customer_only_sources_select_the_customer_tables():
 def test_bench_at_tiny_scale_reports_every_section(tmp_path):
     progress = []
     options = BenchOptions(scale=0.01, workdir=tmp_path, shares=(0.01,), compare_scale=0.02,
-                           memory_scale=0.01, memory_batch_files=1, file_mb=1)
+                           memory_scale=0.01, memory_batch_files=3, file_mb=1)
     report = run_bench(options, progress.append)
     json.dumps(report)  # the JSON output must serialise
 
@@ -59,7 +59,7 @@ def test_bench_at_tiny_scale_reports_every_section(tmp_path):
         assert batch["layers"]["silver"]["rows_written"] > 0
 
     memory = report["memory_run"]
-    # lineitem at SF0.01 is ~7 MB: cut into 1 MB files and loaded one file per batch.
+    # lineitem at SF0.01 is ~7 MB: cut into 1 MB files and loaded three files per batch.
     lineitem = next(t for t in memory["tables"] if t["table"] == "bronze.lineitem_raw")
     assert lineitem["batches"] > 1
     assert lineitem["rows_written"] == report["memory_prepare"]["tables"]["lineitem"]["rows"]

@@ -23,7 +23,7 @@ from typing import Callable
 
 from lakehouse.bench import batches, machine
 from lakehouse.bench.isolate import run_isolated
-from lakehouse.bench.phases import duckdb_floor, run_in_rounds, run_tables
+from lakehouse.bench.phases import duckdb_floor, run_tables
 from lakehouse.config import Settings
 from lakehouse.landing import chunk_csv, generate_tpch, land_files
 from lakehouse.landing.chunking import count_lines
@@ -135,12 +135,33 @@ class ScaleRun:
         return rows
 
     def run_in_rounds(self, names: list[str]) -> dict:
-        """All tables in one child, round after round (see phases.run_in_rounds); per-table peaks are sampled."""
-        outcome = run_isolated(run_in_rounds, self.settings, self.pipeline.name, names)
-        rows = outcome.value["tables"]
-        seconds = round(sum(r["seconds"] for r in rows), 3)
-        return {"tables": rows, "layers": summarize_layers(rows), "seconds": seconds, "rounds": outcome.value["rounds"],
-                "peak_rss_bytes": outcome.peak_rss_bytes, "skipped_tables": self.skipped}
+        """Micro-batches through every layer: each round runs every table once (at most one new batch
+        each) until a round finds nothing new, so each table's input is one upstream batch, as in a
+        streaming trigger. Every (round, table) gets its own child: a process's RSS never shrinks
+        back (allocators keep freed pages), so only separate processes show each batch's own peak.
+        """
+        totals = {n: {"table": n, "batches": 0, "rows_in": 0, "rows_written": 0, "seconds": 0.0,
+                      "peak_rss_bytes": 0} for n in names}
+        rounds = 0
+        while True:
+            rounds += 1
+            found = 0
+            for name in names:
+                outcome = run_isolated(run_tables, self.settings, self.pipeline.name, [name], drain=False)
+                row, total = outcome.value["tables"][0], totals[name]
+                for key in ("batches", "rows_in", "rows_written", "seconds"):
+                    total[key] += row[key]
+                total["peak_rss_bytes"] = max(total["peak_rss_bytes"], outcome.peak_rss_bytes)
+                found += row["batches"]
+            self.progress(f"sf{self.scale:g}: round {rounds}: {found} batch(es)")
+            if not found:
+                break
+        rows = list(totals.values())
+        for row in rows:
+            row["seconds"] = round(row["seconds"], 3)
+        return {"tables": rows, "layers": summarize_layers(rows), "seconds": round(sum(r["seconds"] for r in rows), 3),
+                "rounds": rounds, "peak_rss_bytes": max(r["peak_rss_bytes"] for r in rows),
+                "skipped_tables": self.skipped}
 
     def run_by_layer(self, names: list[str]) -> list[dict]:
         """One child per layer (cheaper for small batches); peak memory is the layer's."""

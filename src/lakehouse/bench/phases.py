@@ -6,7 +6,6 @@ Everything here is a module-level function taking and returning plain, picklable
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -69,75 +68,3 @@ def run_tables(settings: Settings, pipeline_name: str, table_names: list[str], d
                         "seconds": round(time.perf_counter() - table_started, 3)})
     return {"tables": results, "seconds": round(time.perf_counter() - started, 3)}
 
-
-class RssSampler:
-    """Peak resident memory of this process since the last `reset`, sampled on a background thread.
-
-    getrusage's maxrss never goes down, so it cannot tell which of several tables run in one
-    process made the peak; sampling every 20 ms can (native code releases the GIL while it works).
-    """
-
-    def __init__(self, interval: float = 0.02) -> None:
-        import psutil
-
-        self._process = psutil.Process()
-        self._interval = interval
-        self._peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-
-    def _sample(self) -> None:
-        while not self._stop.wait(self._interval):
-            self._peak = max(self._peak, self._process.memory_info().rss)
-
-    def reset(self) -> None:
-        self._peak = self._process.memory_info().rss
-
-    def peak(self) -> int:
-        return max(self._peak, self._process.memory_info().rss)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-def run_in_rounds(settings: Settings, pipeline_name: str, table_names: list[str]) -> dict:
-    """Micro-batches through every layer: each round runs every table once (at most one new batch
-    each), until a round finds nothing new. Each table's input is then one upstream batch, as in
-    a streaming trigger, so memory follows the batch size rather than the table size.
-    """
-    from lakehouse.runner import Runner
-    from lakehouse.spec import get_pipeline
-    from lakehouse.storage import Storage
-
-    pipeline = get_pipeline(pipeline_name)
-    runner = Runner(settings, Storage(settings.s3), progress=_say)
-    totals = {name: {"table": name, "batches": 0, "rows_in": 0, "rows_written": 0, "seconds": 0.0,
-                     "peak_rss_bytes": 0} for name in table_names}
-    sampler = RssSampler()
-    started = time.perf_counter()
-    rounds = 0
-    try:
-        while True:
-            rounds += 1
-            found = 0
-            for name in table_names:
-                sampler.reset()
-                table_started = time.perf_counter()
-                report = runner.run(pipeline, only=name).tables[0]
-                total = totals[name]
-                total["seconds"] += time.perf_counter() - table_started
-                total["peak_rss_bytes"] = max(total["peak_rss_bytes"], sampler.peak())
-                found += len(report.batches)
-                total["batches"] += len(report.batches)
-                total["rows_in"] += sum(batch["rows_in"] for batch in report.batches)
-                total["rows_written"] += report.rows_written
-            _say(f"round {rounds}: {found} batch(es), {time.perf_counter() - started:.0f}s so far")
-            if not found:
-                break
-    finally:
-        sampler.stop()
-    for total in totals.values():
-        total["seconds"] = round(total["seconds"], 3)
-    return {"tables": list(totals.values()), "rounds": rounds, "seconds": round(time.perf_counter() - started, 3)}

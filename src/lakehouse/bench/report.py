@@ -95,7 +95,7 @@ def render_markdown(report: dict) -> str:
         lines += [f"## Memory at SF{memory['scale']:g}", "",
                   f"{', '.join(report['options']['memory_tables'])} loaded in batches of {report['options']['memory_batch_files']} "
                   f"landed files (~{report['options']['file_mb']} MB each), every table once per round "
-                  f"({memory['rounds']} rounds). Peak memory of the whole run: **{_mem(memory['peak_rss_bytes'])}**; "
-                  "per table, the sampled peak while it ran.", ""]
+                  f"({memory['rounds']} rounds), each (round, table) in its own child process. Largest peak of any "
+                  f"batch: **{_mem(memory['peak_rss_bytes'])}**; per table, its largest batch's peak.", ""]
         lines += _run_section(f"Full load, SF{memory['scale']:g}", memory)
     return "\n".join(lines)
