@@ -114,6 +114,8 @@ class ScaleRun:
             chunks = max(1, math.ceil(size / (self.options.file_mb * 1024 * 1024)))
             paths = chunk_csv(path, chunks, self.tpch / "chunks" / table, table)
             land_files(self.storage, paths, self.settings.landing, table)
+            # The landing zone now holds the bytes; at SF10 a second copy is 10 GB of disk.
+            shutil.rmtree(self.tpch / "chunks" / table, ignore_errors=True)
             landed[table] = {"rows": count_lines(path), "files": chunks, "bytes": size}
         self.progress(f"sf{self.scale:g}: landed {sum(t['bytes'] for t in landed.values()) / 1e9:.2f} GB "
                       f"in {sum(t['files'] for t in landed.values())} files")
