@@ -13,21 +13,23 @@ LINEITEM_HEADER = ("l_orderkey,l_partkey,l_suppkey,l_linenumber,l_quantity,l_ext
                    "l_returnflag,l_linestatus,l_shipdate,l_commitdate,l_receiptdate,l_shipinstruct,l_shipmode,"
                    "l_comment")
 
-# The initial load has no effective time: these versions are valid from the low date.
+# The initial load has no effective time: it took effect on 2024-01-01 (the landing contract, see
+# spec/pipelines.py), and as the first versions they are valid from the low date. Orders are dated
+# in 2024 so that customer changes can fall between them.
 CUSTOMERS = [
     "1,Customer#1,Old Street 1,15,25-989-741-2988,711.56,BUILDING,first",
     "2,Customer#2,Lane 2,13,23-768-687-3665,121.65,AUTOMOBILE,second",
 ]
 
 ORDERS = [
-    "10,1,O,120.00,1995-03-01,1-URGENT,Clerk#1,0,before the move",
-    "11,1,O,200.00,1997-06-01,2-HIGH,Clerk#2,0,after the move",
-    "12,2,F,50.00,1996-01-01,3-MEDIUM,Clerk#3,0,other customer",
-    "13,3,O,30.00,1996-05-05,5-LOW,Clerk#4,0,customer 3 arrives later",
+    "10,1,O,120.00,2024-03-01,1-URGENT,Clerk#1,0,before the move",
+    "11,1,O,200.00,2024-09-01,2-HIGH,Clerk#2,0,after the move",
+    "12,2,F,50.00,2024-02-01,3-MEDIUM,Clerk#3,0,other customer",
+    "13,3,O,30.00,2024-05-05,5-LOW,Clerk#4,0,customer 3 arrives later",
 ]
 
 
-def line(order: int, number: int, quantity: str, price: str, discount: str, tax: str, ship: str = "1997-01-01") -> str:
+def line(order: int, number: int, quantity: str, price: str, discount: str, tax: str, ship: str = "2024-10-01") -> str:
     return (f"{order},100{number},7,{number},{quantity},{price},{discount},{tax},N,O,{ship},{ship},{ship},"
             f"DELIVER IN PERSON,TRUCK,line {order}-{number}")
 

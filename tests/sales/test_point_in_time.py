@@ -28,12 +28,12 @@ def test_orders_link_to_the_customer_version_valid_on_the_order_date(lake):
     assert history(lake, 1) == [(1, "Old Street 1", LOW, None, True)]
     assert fact_links(lake) == {(10, 1): 1, (10, 2): 1, (11, 1): 1, (12, 1): 2, (13, 1): 3}
 
-    # The customer moved on 1996-06-01: order 10 (1995-03-01) was placed before, order 11 (1997-06-01) after.
-    land_customer_changes(lake, "customer_changes_0001.csv", [customer(1, "New Avenue 9", "1996-06-01 00:00:00")])
+    # The customer moved on 2024-06-01: order 10 (2024-03-01) was placed before, order 11 (2024-09-01) after.
+    land_customer_changes(lake, "customer_changes_0001.csv", [customer(1, "New Avenue 9", "2024-06-01 00:00:00")])
     report = lake.run()
     assert history(lake, 1) == [
-        (1, "Old Street 1", LOW, at("1996-06-01"), False),
-        (4, "New Avenue 9", at("1996-06-01"), None, True),
+        (1, "Old Street 1", LOW, at("2024-06-01"), False),
+        (4, "New Avenue 9", at("2024-06-01"), None, True),
     ]
     assert fact_links(lake) == {(10, 1): 1, (10, 2): 1, (11, 1): 4, (12, 1): 2, (13, 1): 3}
     written = {t.table: t.rows_written for t in report.tables}
@@ -43,24 +43,24 @@ def test_orders_link_to_the_customer_version_valid_on_the_order_date(lake):
 def test_a_change_arriving_out_of_order_is_placed_in_its_position_in_history(lake):
     land_initial(lake)
     lake.run()
-    land_customer_changes(lake, "customer_changes_0001.csv", [customer(1, "New Avenue 9", "1996-06-01 00:00:00")])
+    land_customer_changes(lake, "customer_changes_0001.csv", [customer(1, "New Avenue 9", "2024-06-01 00:00:00")])
     lake.run()
-    land_customer_changes(lake, "customer_changes_0002.csv", [customer(1, "Third Road", "1998-01-01 00:00:00")])
+    land_customer_changes(lake, "customer_changes_0002.csv", [customer(1, "Third Road", "2025-01-01 00:00:00")])
     lake.run()
-    # Effective 1997-01-01, but it arrives after the 1998 change.
-    land_customer_changes(lake, "customer_changes_0003.csv", [customer(1, "Late Lane", "1997-01-01 00:00:00")])
+    # Effective 2024-07-01, but it arrives after the 2025 change.
+    land_customer_changes(lake, "customer_changes_0003.csv", [customer(1, "Late Lane", "2024-07-01 00:00:00")])
     lake.run()
 
     assert history(lake, 1) == [
-        (1, "Old Street 1", LOW, at("1996-06-01"), False),
-        (4, "New Avenue 9", at("1996-06-01"), at("1997-01-01"), False),
-        (6, "Late Lane", at("1997-01-01"), at("1998-01-01"), False),
-        (5, "Third Road", at("1998-01-01"), None, True),
+        (1, "Old Street 1", LOW, at("2024-06-01"), False),
+        (4, "New Avenue 9", at("2024-06-01"), at("2024-07-01"), False),
+        (6, "Late Lane", at("2024-07-01"), at("2025-01-01"), False),
+        (5, "Third Road", at("2025-01-01"), None, True),
     ]
     # Silver keeps the newest by effective time: the late change did not overwrite it.
     silver = {r["c_custkey"]: r["c_address"] for r in lake.table("silver.customer").to_pylist()}
     assert silver[1] == "Third Road"
-    # Order 11 (1997-06-01) falls in the late version's interval.
+    # Order 11 (2024-09-01) falls in the late version's interval.
     assert fact_links(lake)[(11, 1)] == 6
     assert fact_links(lake)[(10, 1)] == 1
 
@@ -68,14 +68,14 @@ def test_a_change_arriving_out_of_order_is_placed_in_its_position_in_history(lak
 def test_a_late_event_equal_to_the_next_version_moves_its_start_back(lake):
     land_initial(lake)
     lake.run()
-    land_customer_changes(lake, "customer_changes_0001.csv", [customer(1, "New Avenue 9", "1997-01-01 00:00:00")])
+    land_customer_changes(lake, "customer_changes_0001.csv", [customer(1, "New Avenue 9", "2024-08-01 00:00:00")])
     lake.run()
     # The same address was in fact effective earlier: no new version, the existing one starts sooner.
-    land_customer_changes(lake, "customer_changes_0002.csv", [customer(1, "New Avenue 9", "1996-06-01 00:00:00")])
+    land_customer_changes(lake, "customer_changes_0002.csv", [customer(1, "New Avenue 9", "2024-06-01 00:00:00")])
     lake.run()
     assert history(lake, 1) == [
-        (1, "Old Street 1", LOW, at("1996-06-01"), False),
-        (4, "New Avenue 9", at("1996-06-01"), None, True),
+        (1, "Old Street 1", LOW, at("2024-06-01"), False),
+        (4, "New Avenue 9", at("2024-06-01"), None, True),
     ]
 
 
@@ -96,3 +96,26 @@ def test_a_late_arriving_customer_gets_an_inferred_member_completed_in_place(lak
     assert fact_links(lake)[(13, 1)] == 3, "the fact keeps its link; the row behind it is now complete"
     assert lake.version("gold.fact_sales") == fact_version, "nothing in the fact had to change"
     assert lake.table("gold.dim_customer").num_rows == 3
+
+
+def test_a_change_stamped_before_the_initial_load_took_effect_is_late(lake):
+    """The landing's initial load has no c_updated_at and took effect on 2024-01-01: a change stamped
+    2023-12-30 that arrives afterwards is older than it (the landing's out-of-order case in batch 1)."""
+    land_initial(lake)
+    lake.run()
+    land_customer_changes(lake, "customer_changes_0001.csv", [customer(1, "Earlier Street", "2023-12-30 00:00:00")])
+    report = lake.run()
+    assert {t.table: t.rows_written for t in report.tables}["silver.customer"] == 0
+    assert history(lake, 1) == [
+        (4, "Earlier Street", LOW, at("2024-01-01"), False),
+        (1, "Old Street 1", at("2024-01-01"), None, True),
+    ]
+    # Orders of 2024 were placed after 2024-01-01: they keep the initial version.
+    assert fact_links(lake)[(10, 1)] == 1
+
+
+def test_the_undated_effective_time_is_the_landing_contract():
+    from lakehouse.landing.state import INITIAL_EFFECTIVE_TIME, format_time
+    from lakehouse.spec.pipelines import CUSTOMER_UNDATED_EFFECTIVE_TIME
+
+    assert CUSTOMER_UNDATED_EFFECTIVE_TIME == format_time(INITIAL_EFFECTIVE_TIME)

@@ -20,6 +20,9 @@ CUSTOMER_COLUMNS = (
 # Change batches made with `lakehouse landing changes --effective-time` carry when a change took
 # effect; the initial TPC-H load has no such column (its rows count as valid since the low date).
 CUSTOMER_EFFECTIVE_TIME = "c_updated_at"
+# The landing contract (landing/state.py INITIAL_EFFECTIVE_TIME): the initial load, which has no
+# c_updated_at, took effect at this time; change batches are stamped after it (or, out of order, before).
+CUSTOMER_UNDATED_EFFECTIVE_TIME = "2024-01-01 00:00:00"
 
 CUSTOMER_SOURCE = LandingSource(
     name="customer",
@@ -46,6 +49,7 @@ CUSTOMER = TableSpec(
     sequence_by=CUSTOMER_EFFECTIVE_TIME,
     change_data_feed=True,
     cluster_by=("c_custkey",),
+    options={"undated_effective_time": CUSTOMER_UNDATED_EFFECTIVE_TIME},
     comment="Current customer, one row per c_custkey (3NF). Change Data Feed on.",
 )
 
@@ -64,7 +68,7 @@ DIM_CUSTOMER = TableSpec(
     change_data_feed=True,
     cluster_by=("c_custkey",),
     comment="Customer dimension, SCD type 2 on effective time (c_updated_at), fed from every change event.",
-    options={"low_date": DEFAULT_LOW_DATE},
+    options={"low_date": DEFAULT_LOW_DATE, "undated_effective_time": CUSTOMER_UNDATED_EFFECTIVE_TIME},
 )
 
 CUSTOMER_PIPELINE = Pipeline(

@@ -84,7 +84,11 @@ def changed_rows_sql(dialect: Dialect, spec: TableSpec, batch_view: str, target_
     condition = f"t.{q(spec.keys[0])} IS NULL OR {is_distinct(dialect, 't.' + q(HASH_VALUE), 's.' + q(HASH_VALUE))}"
     if spec.sequence_by:
         seq = q(spec.sequence_by)
-        condition = f"({condition}) AND (t.{seq} IS NULL OR s.{seq} IS NULL OR s.{seq} >= t.{seq})"
+        # An undated stored row counts as of options['undated_effective_time'] when given (the landing's
+        # initial load), so a change stamped before it is late and ignored; else any dated change wins.
+        undated = spec.options.get("undated_effective_time")
+        stored = f"coalesce(t.{seq}, {dialect.cast(dialect.literal(str(undated)), 'timestamp')})" if undated else f"t.{seq}"
+        condition = f"({condition}) AND ({stored} IS NULL OR s.{seq} IS NULL OR s.{seq} >= {stored})"
     return f"SELECT s.* FROM {batch_view} s LEFT JOIN {target_view} t ON {join} WHERE {condition}"
 
 

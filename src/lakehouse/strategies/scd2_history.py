@@ -5,8 +5,10 @@ sequence_by column a change can arrive after a newer one, so here the new events
 on one timeline with its stored versions and every validity interval is derived again:
 - the timeline is ordered by effective time; a row without one (a source or file that has no such
   column, like the initial TPC-H load) sorts as of the low date, before every dated change, and
-  rows on the same time keep their arrival order. A version starts at its effective time, or at
-  its processing time (date_added) when it has none: processing time stays the default;
+  rows on the same time keep their arrival order (options['undated_effective_time'] sorts undated
+  rows at that time instead, for a source that says when its undated load took effect). A version
+  starts at its effective time, or at its processing time (date_added) when it has none:
+  processing time stays the default;
 - consecutive equal versions form one run, which starts where its earliest member starts: an event
   equal to the version before it (a replay, a re-send) adds nothing, and a late event equal to the
   version after it moves that version's start back instead of adding a row;
@@ -42,12 +44,20 @@ from lakehouse.strategies.sql import Dialect
 EVENT_TIME = "__event_time"
 START_CANDIDATE = "__start_candidate"
 ARRIVAL = "__arrival"
+UNDATED_EFFECTIVE_TIME = "undated_effective_time"
 # The columns that tell arrival order in a bronze change feed, most significant first.
 ARRIVAL_COLUMNS = (COMMIT_VERSION, SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW)
 
 
 def low_date(spec: TableSpec) -> str:
     return str(spec.options.get("low_date", DEFAULT_LOW_DATE))
+
+
+def undated_order_sql(dialect: Dialect, spec: TableSpec) -> str:
+    """Where a row without effective time sorts: at options['undated_effective_time'] when the source
+    says when its undated rows took effect (the landing's initial load), else at the low date."""
+    undated = spec.options.get(UNDATED_EFFECTIVE_TIME) or low_date(spec)
+    return dialect.cast(dialect.literal(str(undated)), "timestamp")
 
 
 def history_columns(spec: TableSpec, business: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -78,7 +88,7 @@ def events_sql(
     assert spec.sequence_by
     q = dialect.quote
     keys = [q(k) for k in spec.keys]
-    event_time = f"coalesce({q(spec.sequence_by)}, {dialect.cast(dialect.literal(low_date(spec)), 'timestamp')})"
+    event_time = f"coalesce({q(spec.sequence_by)}, {undated_order_sql(dialect, spec)})"
     arrival = [q(c) for c in arrival_columns]
     latest_first = ", ".join(f"{c} DESC" for c in arrival)
     # Undated rows of different commits are different versions (processing order), as without sequence_by.
@@ -120,6 +130,7 @@ def rebuild_sql(
     key_list = ", ".join(keys)
     names = [q(n) for n, _ in business]
     low = dialect.cast(dialect.literal(low_date(spec)), "timestamp")
+    undated = undated_order_sql(dialect, spec)
     inferred = f"coalesce({q(IS_INFERRED)}, FALSE)"
 
     def on(left: str, right: str) -> str:
@@ -136,8 +147,11 @@ def rebuild_sql(
     )
     return f"""
 WITH timeline AS (
-    SELECT {sk}, {', '.join(names)}, {hv}, coalesce({seq}, {low}) AS {EVENT_TIME},
-           CAST(coalesce({seq}, {q(START_DATE)}) AS {ts}) AS {START_CANDIDATE}, 0 AS __origin,
+    SELECT {sk}, {', '.join(names)}, {hv}, coalesce({seq}, {undated}) AS {EVENT_TIME},
+           -- An undated first version (valid from the low date) would start at its undated time if a
+           -- late event now precedes it; later undated versions keep their processing-time start.
+           CAST(coalesce({seq}, CASE WHEN {q(START_DATE)} = {low} THEN {undated} ELSE {q(START_DATE)} END) AS {ts})
+               AS {START_CANDIDATE}, 0 AS __origin,
            CAST(0 AS BIGINT) AS {ARRIVAL}
     FROM {existing_view} WHERE NOT {inferred}
     UNION ALL
