@@ -36,13 +36,15 @@ def _shares(text: str) -> tuple[float, ...]:
               help="Landed files per batch in the memory run.")
 @click.option("--memory-tables", default="customer,orders,lineitem", show_default=True,
               help="TPC-H tables of the memory run.")
+@click.option("--memory-max-rounds", type=int, default=0, show_default=True,
+              help="Stop the memory run after this many rounds; 0 runs until everything is loaded.")
 @click.option("--file-mb", type=int, default=128, show_default=True, help="Size of the landed CSV files.")
 @click.option("--render", "render_from", type=click.Path(exists=True, path_type=Path), default=None,
               help="Only print the markdown of an earlier run's JSON report (no measuring).")
 @click.option("--output", type=click.Path(path_type=Path), default=None,
               help="Write <output>.json and <output>.md (default: <workdir>/results).")
 @pass_context
-def bench(obj, scale, workdir, shares, compare_scale, memory_scale, memory_batch_files, memory_tables, file_mb, render_from, output) -> None:
+def bench(obj, scale, workdir, shares, compare_scale, memory_scale, memory_batch_files, memory_tables, memory_max_rounds, file_mb, render_from, output) -> None:
     """Measure the pipeline: full load vs a DuckDB floor, incremental batches, memory."""
     from lakehouse.bench import BenchOptions, render_markdown, run_bench
 
@@ -52,6 +54,7 @@ def bench(obj, scale, workdir, shares, compare_scale, memory_scale, memory_batch
     options = BenchOptions(scale=scale, workdir=workdir, shares=_shares(shares),
                            compare_scale=compare_scale or None, memory_scale=memory_scale or None,
                            memory_batch_files=memory_batch_files, file_mb=file_mb,
+                           memory_max_rounds=memory_max_rounds or None,
                            memory_tables=tuple(t.strip() for t in memory_tables.split(",") if t.strip()))
     command = "lakehouse bench " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["bench"] else sys.argv[1:])
     report = run_bench(options, obj.progress, command=command)

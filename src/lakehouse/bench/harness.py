@@ -48,6 +48,8 @@ class BenchOptions:
     memory_scale: float | None = None
     memory_batch_files: int = 2
     memory_tables: tuple[str, ...] = MEMORY_SOURCES
+    # Stop the memory run after this many rounds (None: until everything is loaded).
+    memory_max_rounds: int | None = None
     # Landed files are cut to about this size (what an upstream export typically writes).
     file_mb: int = 128
     tables: tuple[str, ...] = SALES_SOURCES
@@ -136,7 +138,7 @@ class ScaleRun:
             rows.append({**outcome.value["tables"][0], "peak_rss_bytes": outcome.peak_rss_bytes})
         return rows
 
-    def run_in_rounds(self, names: list[str]) -> dict:
+    def run_in_rounds(self, names: list[str], max_rounds: int | None = None) -> dict:
         """Micro-batches through every layer: each round runs every table once (at most one new batch
         each) until a round finds nothing new, so each table's input is one upstream batch, as in a
         streaming trigger. Every (round, table) gets its own child: a process's RSS never shrinks
@@ -145,24 +147,29 @@ class ScaleRun:
         totals = {n: {"table": n, "batches": 0, "rows_in": 0, "rows_written": 0, "seconds": 0.0,
                       "peak_rss_bytes": 0} for n in names}
         rounds = 0
+        round_peaks: list[int] = []
         while True:
             rounds += 1
             found = 0
+            round_peaks.append(0)
             for name in names:
                 outcome = run_isolated(run_tables, self.settings, self.pipeline.name, [name], drain=False)
                 row, total = outcome.value["tables"][0], totals[name]
                 for key in ("batches", "rows_in", "rows_written", "seconds"):
                     total[key] += row[key]
                 total["peak_rss_bytes"] = max(total["peak_rss_bytes"], outcome.peak_rss_bytes)
+                round_peaks[-1] = max(round_peaks[-1], outcome.peak_rss_bytes)
                 found += row["batches"]
-            self.progress(f"sf{self.scale:g}: round {rounds}: {found} batch(es)")
-            if not found:
+            self.progress(f"sf{self.scale:g}: round {rounds}: {found} batch(es), "
+                          f"peak {round_peaks[-1] / 2**30:.2f} GiB")
+            if not found or (max_rounds is not None and rounds >= max_rounds):
                 break
         rows = list(totals.values())
         for row in rows:
             row["seconds"] = round(row["seconds"], 3)
         return {"tables": rows, "layers": summarize_layers(rows), "seconds": round(sum(r["seconds"] for r in rows), 3),
-                "rounds": rounds, "peak_rss_bytes": max(r["peak_rss_bytes"] for r in rows),
+                "rounds": rounds, "round_peaks": round_peaks, "finished": not found,
+                "peak_rss_bytes": max(r["peak_rss_bytes"] for r in rows),
                 "skipped_tables": self.skipped}
 
     def run_by_layer(self, names: list[str]) -> list[dict]:
@@ -234,7 +241,7 @@ def run_bench(options: BenchOptions, progress: Progress, command: str = "lakehou
     report: dict = {"command": command, "machine_before": machine.describe(), "options": {
         "scale": options.scale, "shares": list(options.shares), "compare_scale": options.compare_scale,
         "memory_scale": options.memory_scale, "memory_batch_files": options.memory_batch_files,
-        "memory_tables": list(options.memory_tables),
+        "memory_tables": list(options.memory_tables), "memory_max_rounds": options.memory_max_rounds,
         "file_mb": options.file_mb, "workdir": str(options.workdir)}}
 
     main = ScaleRun(options, "main", options.scale, options.tables, progress)
@@ -265,7 +272,7 @@ def run_bench(options: BenchOptions, progress: Progress, command: str = "lakehou
         memory = ScaleRun(options, "memory", options.memory_scale, options.memory_tables, progress,
                           max_files_per_batch=options.memory_batch_files)
         report["memory_prepare"] = memory.prepare()
-        report["memory_run"] = memory.run_in_rounds(memory.tables)
+        report["memory_run"] = memory.run_in_rounds(memory.tables, options.memory_max_rounds)
         report["memory_run"]["scale"] = options.memory_scale
 
     report["machine_after"] = machine.describe()

@@ -97,5 +97,8 @@ def render_markdown(report: dict) -> str:
                   f"landed files (~{report['options']['file_mb']} MB each), every table once per round "
                   f"({memory['rounds']} rounds), each (round, table) in its own child process. Largest peak of any "
                   f"batch: **{_mem(memory['peak_rss_bytes'])}**; per table, its largest batch's peak.", ""]
+        peaks = ", ".join(_mem(p) for p in memory.get("round_peaks", []))
+        state = "everything loaded" if memory.get("finished", True) else "stopped before everything was loaded"
+        lines += [f"Peak per round ({state}): {peaks}.", ""]
         lines += _run_section(f"Full load, SF{memory['scale']:g}", memory)
     return "\n".join(lines)
