@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from lakehouse.engines.base import EngineAdapter, Transaction
-from lakehouse.faults import crash_during, crashpoint
+from lakehouse.faults import crash_during
 from lakehouse.flow_history import max_surrogate
-from lakehouse.flows import BatchResult, app_id, clustered, table_properties
+from lakehouse.flows import BatchResult, app_id, open_batch, write_batch
 from lakehouse.spec.fact import FactRules, fact_rules
 from lakehouse.spec.model import END_DATE, IS_INFERRED, START_DATE, TableRef, TableSpec
 from lakehouse.strategies import fact, scd1
@@ -38,10 +38,8 @@ class FactBuild:
         input versions the batch reads as of, so a replay sees exactly what the first attempt saw."""
         rules = fact_rules(spec)
         rows_in = sum(engine.row_count(feed) for feed in feeds.values() if feed is not None)
-        result = BatchResult(str(spec.ref), batch_id, rows_in=rows_in)
-        txn = Transaction(app_id(spec), batch_id)
-        if engine.already_committed(spec.ref, txn):
-            result.skipped_as_replay = True
+        result, txn = open_batch(engine, spec, batch_id, rows_in)
+        if result.skipped_as_replay:
             return result
         dialect = engine.dialect
         touched = self._touched_headers(engine, rules, feeds, versions)
@@ -66,16 +64,8 @@ class FactBuild:
         result.rows_written = engine.row_count(rows)
         if result.rows_written == 0:
             return result
-        rows = clustered(engine, spec, rows)
-        crashpoint(f"{spec.ref}:after-read")
-        with crash_during(f"{spec.ref}:during-commit"):
-            if target_exists:
-                plan = scd1.merge_plan(dialect, spec, engine.column_names(rows))
-                engine.merge(spec.ref, rows, plan, txn, evolve_schema=True)
-            else:
-                engine.append(spec.ref, rows, txn, properties=table_properties(spec), evolve_schema=False)
-        result.committed = True
-        return result
+        plan = scd1.merge_plan(dialect, spec, engine.column_names(rows)) if target_exists else None
+        return write_batch(engine, spec, txn, result, merge_source=rows, plan=plan, first_rows=rows)
 
     def _touched_headers(self, engine: EngineAdapter, rules: FactRules, feeds: dict[TableRef, Any],
                          versions: dict[TableRef, int]) -> Any:

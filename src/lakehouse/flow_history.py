@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from lakehouse.engines.base import EngineAdapter, Transaction
-from lakehouse.faults import crash_during, crashpoint
-from lakehouse.flows import BatchResult, app_id, clustered, table_properties, with_sequence_column
+from lakehouse.engines.base import EngineAdapter
+from lakehouse.flows import BatchResult, open_batch, with_sequence_column, write_batch
 from lakehouse.spec.model import DATE_ADDED, HASH_VALUE, TableRef, TableSpec
 from lakehouse.strategies import scd1, scd2_history
 from lakehouse.strategies.scd2 import TARGET_ID
@@ -32,10 +31,8 @@ def max_surrogate(engine: EngineAdapter, ref: TableRef, surrogate_key: str) -> i
 def process_history_batch(
     engine: EngineAdapter, spec: TableSpec, changes: Any, upstream_columns: Sequence[tuple[str, str]], batch_id: int
 ) -> BatchResult:
-    result = BatchResult(str(spec.ref), batch_id, rows_in=engine.row_count(changes))
-    txn = Transaction(app_id(spec), batch_id)
-    if engine.already_committed(spec.ref, txn):
-        result.skipped_as_replay = True
+    result, txn = open_batch(engine, spec, batch_id, engine.row_count(changes))
+    if result.skipped_as_replay:
         return result
     changes, upstream_columns = with_sequence_column(engine, spec, changes, upstream_columns)
     business = [(n, t) for n, t in scd1.business_columns(spec, upstream_columns) if n != HASH_VALUE]
@@ -66,13 +63,5 @@ def process_history_batch(
     result.details["versions_corrected"] = result.rows_written - result.details["versions_added"]
     if result.rows_written == 0:
         return result
-    crashpoint(f"{spec.ref}:after-read")
-    with crash_during(f"{spec.ref}:during-commit"):
-        if target_exists:
-            plan = scd2_history.merge_plan(engine.dialect, spec, names)
-            engine.merge(spec.ref, staged, plan, txn, evolve_schema=True)
-        else:
-            engine.append(spec.ref, clustered(engine, spec, new_versions), txn, properties=table_properties(spec),
-                          evolve_schema=False)
-    result.committed = True
-    return result
+    plan = scd2_history.merge_plan(engine.dialect, spec, names) if target_exists else None
+    return write_batch(engine, spec, txn, result, merge_source=staged, plan=plan, first_rows=new_versions)

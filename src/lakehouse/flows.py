@@ -69,6 +69,38 @@ def clustered(engine: EngineAdapter, spec: TableSpec, relation: Any) -> Any:
     return engine.sql(f"SELECT * FROM r ORDER BY {engine.dialect.column_list(spec.cluster_by)}", {"r": relation})
 
 
+def open_batch(engine: EngineAdapter, spec: TableSpec, batch_id: int, rows_in: int) -> tuple[BatchResult, Transaction]:
+    """The batch's result and app transaction; a replay of a batch that already landed is marked skipped."""
+    result = BatchResult(str(spec.ref), batch_id, rows_in=rows_in)
+    txn = Transaction(app_id(spec), batch_id)
+    if engine.already_committed(spec.ref, txn):
+        result.skipped_as_replay = True
+    return result, txn
+
+
+def write_batch(
+    engine: EngineAdapter,
+    spec: TableSpec,
+    txn: Transaction,
+    result: BatchResult,
+    *,
+    merge_source: Any = None,
+    plan: Any = None,
+    first_rows: Any = None,
+) -> BatchResult:
+    """One commit: MERGE `merge_source` with `plan` into the existing table, or (no plan) create the table
+    from `first_rows`, sorted by the spec's cluster_by columns."""
+    crashpoint(f"{spec.ref}:after-read")
+    with crash_during(f"{spec.ref}:during-commit"):
+        if plan is not None:
+            engine.merge(spec.ref, merge_source, plan, txn, evolve_schema=True)
+        else:
+            engine.append(spec.ref, clustered(engine, spec, first_rows), txn, properties=table_properties(spec),
+                          evolve_schema=False)
+    result.committed = True
+    return result
+
+
 class AppendIngest:
     kind = Kind.APPEND_INGEST
 
@@ -82,10 +114,8 @@ class AppendIngest:
         batch_id: int,
         evolve_schema: bool,
     ) -> BatchResult:
-        result = BatchResult(str(spec.ref), batch_id, rows_in=engine.row_count(raw))
-        txn = Transaction(app_id(spec), batch_id)
-        if engine.already_committed(spec.ref, txn):
-            result.skipped_as_replay = True
+        result, txn = open_batch(engine, spec, batch_id, engine.row_count(raw))
+        if result.skipped_as_replay:
             return result
         typed = engine.sql(
             ingest.typed_projection_sql(engine.dialect, schema, extra_columns, now_iso(), "raw"), {"raw": raw}
@@ -105,10 +135,8 @@ class Scd1Upsert:
         self, engine: EngineAdapter, spec: TableSpec, changes: Any, upstream_columns: Sequence[tuple[str, str]],
         batch_id: int,
     ) -> BatchResult:
-        result = BatchResult(str(spec.ref), batch_id, rows_in=engine.row_count(changes))
-        txn = Transaction(app_id(spec), batch_id)
-        if engine.already_committed(spec.ref, txn):
-            result.skipped_as_replay = True
+        result, txn = open_batch(engine, spec, batch_id, engine.row_count(changes))
+        if result.skipped_as_replay:
             return result
         changes, upstream_columns = with_sequence_column(engine, spec, changes, upstream_columns)
         columns = scd1.business_columns(spec, upstream_columns)
@@ -126,16 +154,8 @@ class Scd1Upsert:
         result.rows_written = engine.row_count(changed)
         if result.rows_written == 0:
             return result
-        crashpoint(f"{spec.ref}:after-read")
-        with crash_during(f"{spec.ref}:during-commit"):
-            if target_exists:
-                plan = scd1.merge_plan(engine.dialect, spec, engine.column_names(changed))
-                engine.merge(spec.ref, changed, plan, txn, evolve_schema=True)
-            else:
-                engine.append(spec.ref, clustered(engine, spec, changed), txn, properties=table_properties(spec),
-                              evolve_schema=False)
-        result.committed = True
-        return result
+        plan = scd1.merge_plan(engine.dialect, spec, engine.column_names(changed)) if target_exists else None
+        return write_batch(engine, spec, txn, result, merge_source=changed, plan=plan, first_rows=changed)
 
 
 class Scd2FromChanges:
@@ -150,10 +170,8 @@ class Scd2FromChanges:
             from lakehouse.flow_history import process_history_batch
 
             return process_history_batch(engine, spec, changes, upstream_columns, batch_id)
-        result = BatchResult(str(spec.ref), batch_id, rows_in=engine.row_count(changes))
-        txn = Transaction(app_id(spec), batch_id)
-        if engine.already_committed(spec.ref, txn):
-            result.skipped_as_replay = True
+        result, txn = open_batch(engine, spec, batch_id, engine.row_count(changes))
+        if result.skipped_as_replay:
             return result
         assert spec.surrogate_key
         dim_columns = scd2.dimension_columns(spec, upstream_columns)
@@ -192,15 +210,8 @@ class Scd2FromChanges:
         result.details["versions_closed"] = engine.row_count(staged) - result.rows_written
         if result.rows_written == 0:
             return result
-        crashpoint(f"{spec.ref}:after-read")
-        with crash_during(f"{spec.ref}:during-commit"):
-            if target_exists:
-                plan = scd2.merge_plan(engine.dialect, spec, names)
-                engine.merge(spec.ref, staged, plan, txn, evolve_schema=True)
-            else:
-                engine.append(spec.ref, new_versions, txn, properties=table_properties(spec), evolve_schema=False)
-        result.committed = True
-        return result
+        plan = scd2.merge_plan(engine.dialect, spec, names) if target_exists else None
+        return write_batch(engine, spec, txn, result, merge_source=staged, plan=plan, first_rows=new_versions)
 
 
 # Imported here, not at the top: the fact flow builds on BatchResult and the helpers above.

@@ -7,10 +7,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
 from lakehouse.config import Settings
-from lakehouse.errors import ConfigError
 from lakehouse.flows import BatchResult, table_properties
 from lakehouse.locking import pipeline_lock
-from lakehouse.spec.model import Kind, Pipeline, TableRef, TableSpec
+from lakehouse.spec.model import Pipeline, TableRef, TableSpec
 from lakehouse.storage import Storage
 
 Progress = Callable[[str], None]

@@ -15,7 +15,7 @@ from lakehouse.config import Settings
 from lakehouse.inspection import Inspector
 from lakehouse.runner import Runner
 from lakehouse.spec import get_pipeline
-from lakehouse.spec.model import TableRef
+from lakehouse.spec.model import Pipeline, TableRef
 from lakehouse.storage import Storage
 
 
@@ -47,8 +47,8 @@ class Lakehouse:
             os.utime(uri, (stamp, stamp))
         return uri
 
-    def run(self, pipeline: str = "customer"):
-        return self.runner.run(get_pipeline(pipeline))
+    def run(self, pipeline: str | Pipeline = "customer"):
+        return self.runner.run(get_pipeline(pipeline) if isinstance(pipeline, str) else pipeline)
 
     def table(self, name: str, version: int | None = None) -> pa.Table:
         return Inspector(self.settings, self.storage).read(name, version=version)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from lakehouse.inspection import Inspector
@@ -123,3 +125,31 @@ def test_reset_of_one_table_reprocesses_it_from_upstream(lakehouse):
     # Rebuilt from silver's full change feed: every silver version is replayed in order.
     assert [{c: r[c] for c in BUSINESS} for r in history[1]] == [scenario.C1_OLD, scenario.C1_NEW]
     assert [{c: r[c] for c in BUSINESS} for r in history[3]] == [scenario.C3_EMPTY, scenario.C3_NULL]
+
+
+def processing_time_pipeline():
+    """The customer pipeline without effective time: gold is fed from silver's change feed, as in the
+    source project, and versions start when silver wrote them."""
+    from lakehouse.spec.pipelines import CUSTOMER, CUSTOMER_PIPELINE, CUSTOMER_RAW, DIM_CUSTOMER
+
+    silver = dataclasses.replace(CUSTOMER, sequence_by=None, options={})
+    gold = dataclasses.replace(DIM_CUSTOMER, upstream=(silver.ref,), sequence_by=None, options={})
+    return dataclasses.replace(CUSTOMER_PIPELINE, name="customer-processing-time", tables=(CUSTOMER_RAW, silver, gold))
+
+
+def test_processing_time_dimension_fed_from_silver_change_feed(lakehouse):
+    pipeline = processing_time_pipeline()
+    silver_write_times = []
+    for index in range(len(scenario.BATCHES)):
+        land_batch(lakehouse, index)
+        lakehouse.run(pipeline)
+        assert business_rows(lakehouse.table("silver.customer")) == scenario.SILVER_AFTER[index]
+        silver_write_times.append({r["c_custkey"]: r["date_added"] for r in lakehouse.table("silver.customer").to_pylist()})
+    history = gold_history(lakehouse)
+    assert {key: [{c: r[c] for c in BUSINESS} for r in versions] for key, versions in history.items()} \
+        == scenario.GOLD_HISTORY
+    # A version starts when silver wrote it: key 1's three versions start at the three runs' silver writes.
+    assert [r["start_date"] for r in history[1]] == [times[1] for times in silver_write_times]
+    for versions in history.values():
+        for older, newer in zip(versions, versions[1:]):
+            assert older["end_date"] == newer["start_date"] and not older["is_current"]
