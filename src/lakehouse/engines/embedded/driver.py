@@ -2,7 +2,7 @@
 
 Bronze input is new landed files (Auto Loader's file discovery); silver and gold input is the
 upstream table's change feed since the last version processed; a fact reads several feeds at once
-(multi_input.py).
+(lakehouse.multi_input, shared with the Spark driver).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from lakehouse.checkpoints import CheckpointLog, PlannedBatch
 from lakehouse.engines.base import Transaction
 from lakehouse.engines.embedded import intake
 from lakehouse.engines.embedded.csv_reader import conform, read_csv_text
-from lakehouse.engines.embedded import multi_input
 from lakehouse.engines.embedded.engine import EmbeddedEngine
 from lakehouse.errors import InputFileError, LakehouseError, SchemaEvolutionError
 from lakehouse.faults import crashpoint
+from lakehouse import multi_input
 from lakehouse.flows import STRATEGIES, BatchResult, app_id
 from lakehouse.spec.model import EvolutionMode, Kind, TableSpec
 from lakehouse.storage import FileInfo

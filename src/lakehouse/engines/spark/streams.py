@@ -4,7 +4,11 @@
   record of which files were taken; foreachBatch reads them with SparkCsvReader, applies the stored
   schema (inferred once, evolved by mode) and runs AppendIngest. On Databricks, Auto Loader instead.
 - silver: bronze's change feed (a plain Delta stream when bronze has none) -> Scd1Upsert.
-- gold: silver's change feed -> Scd2FromChanges.
+- gold dimension: its upstream's change feed -> Scd2FromChanges (gold.dim_customer reads bronze's feed:
+  with effective time every event is needed, see docs/sales.md).
+- gold fact: not a stream. Three change feeds do not join into one foreachBatch, so each run plans
+  one batch as a version range per input in an offset log (lakehouse.multi_input, shared with the
+  embedded driver) and reads each range with a batch `readChangeFeed`: availableNow semantics.
 Checkpoints: <warehouse>/_checkpoints/<schema>/<table>/spark/<flow>/, the stored schemas in
 .../spark/schemas/. Spark's batch id is the app transaction's version, so a batch replayed after a
 crash commits nothing twice.
@@ -15,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from lakehouse import multi_input
 from lakehouse.checkpoints import CheckpointLog
 from lakehouse.engines.spark.csv_source import (
     BINARY_FILE_SCHEMA, SparkCsvReader, landed_files, read_batch,
@@ -34,6 +39,21 @@ from lakehouse.strategies.scd1 import COMMIT_VERSION
 from lakehouse.strategies.scd2 import CHANGE_TYPE
 
 Progress = Callable[[str], None]
+# A Delta stream stops when its source table's schema changes under it (a new column landed in bronze
+# while silver's query ran: Delta's retryable DELTA_SCHEMA_CHANGED* errors); a restarted query reads
+# the new schema. Bounded, so a change no restart can read (a type change) still fails the run.
+SCHEMA_CHANGE_RESTARTS = 2
+
+
+def source_schema_changed(exc: BaseException) -> bool:
+    """Whether a failed query stopped because its Delta source's schema changed (a restart picks it up).
+    Looks through the causes: our LakehouseError wraps py4j's StreamingQueryException."""
+    current: BaseException | None = exc
+    while current is not None:
+        if "DELTA_SCHEMA_CHANGED" in str(current):
+            return True
+        current = current.__cause__
+    return False
 
 
 @dataclass(frozen=True)
@@ -62,10 +82,25 @@ class SparkDriver:
         return f"{self.settings.checkpoint_uri(spec.ref.schema, spec.ref.name)}/spark"
 
     def run_table(self, spec: TableSpec) -> list[BatchResult]:
+        if spec.kind is Kind.FACT:
+            return self.run_multi_input(spec)
+        results: list[BatchResult] = []
+        restarts = 0
+        while True:
+            try:
+                self._run_query(spec, results)
+                return results
+            except LakehouseError as exc:
+                if restarts == SCHEMA_CHANGE_RESTARTS or not source_schema_changed(exc):
+                    raise
+                restarts += 1
+                # A new DataFrame reads the upstream's new schema; the checkpoint resumes where it stopped.
+                self.progress(f"{spec.ref}: the upstream's schema changed while the query ran; restarting it")
+
+    def _run_query(self, spec: TableSpec, results: list[BatchResult]) -> None:
         flow = self.flow(spec)
         if flow is None:
-            return []
-        results: list[BatchResult] = []
+            return
         failure: list[BaseException] = []
 
         def on_batch(batch: Any, batch_id: int) -> None:
@@ -93,7 +128,6 @@ class SparkDriver:
                 raise failure[0] from exc
             raise LakehouseError(f"{spec.ref}: the streaming query failed: {exc}") from exc
         crashpoint(f"{spec.ref}:after-checkpoint")
-        return results
 
     def flow(self, spec: TableSpec) -> Flow | None:
         if spec.kind is Kind.APPEND_INGEST:
@@ -101,8 +135,8 @@ class SparkDriver:
         if spec.kind in (Kind.SCD1_UPSERT, Kind.SCD2_FROM_CHANGES):
             return self._change_flow(spec)
         raise LakehouseError(
-            f"{spec.ref}: the Spark engine has no streaming flow for kind '{spec.kind.value}' yet.",
-            hint="run this table on the embedded engine: --engine embedded",
+            f"{spec.ref}: kind '{spec.kind.value}' is not a streaming flow on Spark.",
+            hint="run it with SparkDriver.run_table, which plans multi-input flows as batches",
         )
 
     # -- bronze -------------------------------------------------------------------------------
@@ -221,3 +255,27 @@ class SparkDriver:
         finally:
             changes.unpersist()
         return result
+
+    # -- fact (several inputs) ----------------------------------------------------------------
+    def multi_input_log(self, spec: TableSpec) -> CheckpointLog:
+        """<warehouse>/_checkpoints/<schema>/<table>/spark/inputs/{offsets,commits}/N.json"""
+        return CheckpointLog(self.storage, f"{self.checkpoint_root(spec)}/inputs")
+
+    def run_multi_input(self, spec: TableSpec) -> list[BatchResult]:
+        results = multi_input.run_available(self.engine, spec, self.multi_input_log(spec), self.progress,
+                                            self._fact_batch)
+        for result in results:
+            self.progress(f"{spec.ref}: batch {result.batch_id}: {result.rows_written} row(s) written"
+                          + (" (already landed: replay skipped)" if result.skipped_as_replay else ""))
+        return results
+
+    def _fact_batch(self, spec: TableSpec, feeds: multi_input.Feeds, versions: multi_input.Versions,
+                    batch_id: int) -> BatchResult:
+        """The fact strategy over cached feeds: it counts and joins each feed several times, and a
+        DataFrame is lazy, so without the cache every use would read the change feed again."""
+        cached = {ref: feed.persist() for ref, feed in feeds.items() if feed is not None}
+        try:
+            return STRATEGIES[Kind.FACT].process_batch(self.engine, spec, {**feeds, **cached}, versions, batch_id)
+        finally:
+            for feed in cached.values():
+                feed.unpersist()
