@@ -6,7 +6,7 @@
 #   down                stop and remove the containers (data volumes stay; STACK_DOWN_ARGS=-v drops them)
 #   logs                follow the logs (SERVICE=spark-master for one service)
 #   stack-land-sample   land sample TPC-H files in MinIO (s3://landing) from inside the stack
-#   stack-run-pipeline  spark-submit one writer job per table, bronze -> silver -> gold
+#   stack-run-pipeline  spark-submit jobs/run_table.py once per table, bronze -> silver -> gold
 #   stack-watch         continuous mode: every job with --watch, at once, in the background
 #   stack-reset         drop the pipeline's tables and checkpoints in the stack (landing stays)
 #   stack-is-up         exit 0 when spark-master is running, 1 otherwise
@@ -17,6 +17,7 @@ STACK_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
 COMPOSE ?= docker compose
 STACK_COMPOSE = $(COMPOSE) --project-directory $(STACK_ROOT) -f $(STACK_ROOT)/docker-compose.yml
 
+# customer, sales (needs customer's gold.dim_customer first) or tpch (customer, then sales).
 STACK_PIPELINE ?= $(or $(PIPELINE),customer)
 STACK_SCALE ?= $(or $(SCALE),0.01)
 STACK_CHUNKS ?= $(or $(CHUNKS),4)
@@ -29,10 +30,21 @@ STACK_WATCH_CORES ?= 1
 STACK_DOWN_ARGS ?=
 SERVICE ?=
 
-# One writer job per table, in dependency order: on s3a, Delta guarantees correct commits from a
-# single Spark driver per table, so the tables are never written by two jobs at once.
-STACK_JOBS_customer := bronze_customer silver_customer gold_dim_customer
-STACK_JOBS = $(STACK_JOBS_$(STACK_PIPELINE))
+# One writer job per table (jobs/run_table.py TABLE), in dependency order: on s3a, Delta guarantees
+# correct commits from a single Spark driver per table, so the tables are never written by two jobs
+# at once. gold.fact_sales comes after gold.dim_customer (it also appends inferred members to it),
+# silver.orders and silver.lineitem. tests/docker checks these lists against the pipeline spec.
+STACK_TABLES_customer := bronze.customer_raw silver.customer gold.dim_customer
+STACK_TABLES_sales := bronze.nation_raw bronze.region_raw bronze.part_raw bronze.supplier_raw \
+	bronze.orders_raw bronze.lineitem_raw silver.nation silver.region silver.part silver.supplier \
+	silver.orders silver.lineitem gold.fact_sales
+STACK_TABLES_tpch := $(STACK_TABLES_customer) $(STACK_TABLES_sales)
+STACK_TABLES = $(STACK_TABLES_$(STACK_PIPELINE))
+# The TPC-H tables `stack-land-sample` lands for the pipeline (the CLI's default is customer only).
+STACK_LAND_TABLES_customer := customer
+STACK_LAND_TABLES_sales := nation,region,part,supplier,orders,lineitem
+STACK_LAND_TABLES_tpch := customer,$(STACK_LAND_TABLES_sales)
+STACK_LAND_TABLES = $(or $(STACK_LAND_TABLES_$(STACK_PIPELINE)),customer)
 
 # Succeeds when spark-master is running. Fails quietly without Docker or with the stack down.
 STACK_IS_UP = test -n "$$($(STACK_COMPOSE) ps --status running -q spark-master 2>/dev/null)"
@@ -61,25 +73,25 @@ stack-is-up:
 	@$(STACK_IS_UP)
 
 stack-land-sample:
-	$(STACK_COMPOSE) exec -T spark-master lakehouse landing sample --scale $(STACK_SCALE) --chunks $(STACK_CHUNKS)
+	$(STACK_COMPOSE) exec -T spark-master lakehouse landing sample --scale $(STACK_SCALE) --chunks $(STACK_CHUNKS) --tables $(STACK_LAND_TABLES)
 
 stack-run-pipeline:
-	@jobs="$(STACK_JOBS)"; \
-	if [ -z "$$jobs" ]; then echo "No Spark jobs for pipeline '$(STACK_PIPELINE)' (see STACK_JOBS_* in docker/stack.mk)" >&2; exit 2; fi; \
-	for job in $$jobs; do \
-		echo "==> spark-submit jobs/$$job.py"; \
-		$(STACK_COMPOSE) exec -T spark-master spark-submit --master $(STACK_MASTER_URL) /opt/lakehouse/jobs/$$job.py $(STACK_JOB_ARGS) || exit $$?; \
+	@tables="$(STACK_TABLES)"; \
+	if [ -z "$$tables" ]; then echo "No Spark jobs for pipeline '$(STACK_PIPELINE)' (see STACK_TABLES_* in docker/stack.mk)" >&2; exit 2; fi; \
+	for table in $$tables; do \
+		echo "==> spark-submit jobs/run_table.py $$table"; \
+		$(STACK_COMPOSE) exec -T spark-master spark-submit --master $(STACK_MASTER_URL) /opt/lakehouse/jobs/run_table.py $$table $(STACK_JOB_ARGS) || exit $$?; \
 	done
 
 # `--watch` jobs never end, so they cannot run one after the other: start them all detached. Each
-# stays the only writer of its table. Logs: /var/lib/lakehouse/logs/<job>.log in spark-master.
+# stays the only writer of its table. Logs: /var/lib/lakehouse/logs/<table>.log in spark-master.
 # They stop with the container (`docker compose restart spark-master`, or `make down`).
 stack-watch:
-	@jobs="$(STACK_JOBS)"; \
-	if [ -z "$$jobs" ]; then echo "No Spark jobs for pipeline '$(STACK_PIPELINE)' (see STACK_JOBS_* in docker/stack.mk)" >&2; exit 2; fi; \
-	for job in $$jobs; do \
-		echo "==> spark-submit jobs/$$job.py --watch (log: /var/lib/lakehouse/logs/$$job.log)"; \
-		$(STACK_COMPOSE) exec -d -T spark-master sh -c "mkdir -p logs && exec spark-submit --master $(STACK_MASTER_URL) --total-executor-cores $(STACK_WATCH_CORES) /opt/lakehouse/jobs/$$job.py --watch $(STACK_JOB_ARGS) > logs/$$job.log 2>&1" || exit $$?; \
+	@tables="$(STACK_TABLES)"; \
+	if [ -z "$$tables" ]; then echo "No Spark jobs for pipeline '$(STACK_PIPELINE)' (see STACK_TABLES_* in docker/stack.mk)" >&2; exit 2; fi; \
+	for table in $$tables; do \
+		echo "==> spark-submit jobs/run_table.py $$table --watch (log: /var/lib/lakehouse/logs/$$table.log)"; \
+		$(STACK_COMPOSE) exec -d -T spark-master sh -c "mkdir -p logs && exec spark-submit --master $(STACK_MASTER_URL) --total-executor-cores $(STACK_WATCH_CORES) /opt/lakehouse/jobs/run_table.py $$table --watch $(STACK_JOB_ARGS) > logs/$$table.log 2>&1" || exit $$?; \
 	done
 
 stack-reset:

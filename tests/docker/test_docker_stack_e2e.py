@@ -1,5 +1,5 @@
-"""The whole Docker stack: land sample files in MinIO, run the customer pipeline as Spark jobs in
-the stack, and check every table against the embedded engine's result on the same landing files.
+"""The whole Docker stack: land sample files in MinIO, run the tpch pipeline (customer + sales) as
+Spark jobs in the stack (jobs/run_table.py, one per table, in docker/stack.mk's order), and check every table against the embedded engine's result on the same landing files.
 
 Needs a Docker engine with the Compose v2 plugin and internet access (image builds fetch jars from
 Maven Central and wheels from PyPI). Skips with a one-line reason otherwise. Runs as its own Compose
@@ -22,8 +22,7 @@ from docker_stack_helpers import ENV_EXAMPLE, REPO_ROOT, docker_available, read_
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
-TABLES = ["bronze/customer_raw", "silver/customer", "gold/dim_customer"]
-JOBS = ["bronze_customer", "silver_customer", "gold_dim_customer"]
+PIPELINE = "tpch"
 # Differ between any two runs by design: load and validity timestamps, and surrogate keys, whose
 # order of assignment is an engine detail (their uniqueness is checked separately).
 VOLATILE = {"date_added", "start_date", "end_date", "dim_customer_id"}
@@ -111,9 +110,14 @@ def comparable(rows: list[dict]) -> list[tuple]:
 def test_spark_stack_matches_the_embedded_engine(stack, tmp_path):
     import boto3
 
-    in_master(stack, "lakehouse", "landing", "sample", "--scale", "0.01", "--chunks", "2")
-    for job in JOBS:
-        in_master(stack, "spark-submit", "--master", "spark://spark-master:7077", f"/opt/lakehouse/jobs/{job}.py")
+    from lakehouse.spec.pipelines import get_pipeline
+
+    tables = [spec.ref for spec in get_pipeline(PIPELINE).tables]
+    in_master(stack, "lakehouse", "landing", "sample", "--scale", "0.01", "--chunks", "2",
+              "--tables", "customer,nation,region,part,supplier,orders,lineitem")
+    for ref in tables:
+        in_master(stack, "spark-submit", "--master", "spark://spark-master:7077", "/opt/lakehouse/jobs/run_table.py",
+                  str(ref))
 
     # The embedded engine on the host, same landing files, its own warehouse bucket.
     env = s3_env(stack)
@@ -123,13 +127,13 @@ def test_spark_stack_matches_the_embedded_engine(stack, tmp_path):
     cli = Path(sys.executable).with_name("lakehouse")
     result = subprocess.run(
         [str(cli), "--engine", "embedded", "--landing", "s3://landing", "--warehouse", "s3://embedded",
-         "run", "--pipeline", "customer"],
+         "run", "--pipeline", PIPELINE],
         capture_output=True, text=True, timeout=900, cwd=tmp_path,
         env={**{k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}, **env},
     )
     assert result.returncode == 0, result.stderr[-4000:]
 
-    for table in TABLES:
+    for table in (f"{ref.schema}/{ref.name}" for ref in tables):
         spark_rows = read_rows(f"s3://warehouse/{table}", env)
         embedded_rows = read_rows(f"s3://embedded/{table}", env)
         assert spark_rows, f"{table}: Spark wrote no rows"

@@ -15,7 +15,8 @@ from docker_stack_helpers import ENV_EXAMPLE, REPO_ROOT, STACK_MK
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")
 
-CUSTOMER_JOBS = ["bronze_customer", "silver_customer", "gold_dim_customer"]
+CUSTOMER_TABLES = ["bronze.customer_raw", "silver.customer", "gold.dim_customer"]
+SUBMIT = "exec -T spark-master spark-submit --master spark://spark-master:7077 /opt/lakehouse/jobs/run_table.py"
 
 
 @pytest.fixture
@@ -48,19 +49,33 @@ def fake_compose(tmp_path):
     return run
 
 
+def submitted_tables(calls: list[str]) -> list[str]:
+    assert all(SUBMIT in call for call in calls)
+    return [call.split(SUBMIT, 1)[1].split()[0] for call in calls]
+
+
 def test_run_pipeline_submits_one_job_per_table_in_order(fake_compose):
     code, calls = fake_compose("stack-run-pipeline")
     assert code == 0
-    assert len(calls) == 3
-    for call, job in zip(calls, CUSTOMER_JOBS):
-        assert call.endswith(f"exec -T spark-master spark-submit --master spark://spark-master:7077 /opt/lakehouse/jobs/{job}.py")
-        assert (REPO_ROOT / "jobs" / f"{job}.py").exists()
+    assert [call.split(" -f ", 1)[1].split(" ", 1)[1] for call in calls] == [f"{SUBMIT} {t}" for t in CUSTOMER_TABLES]
+    assert (REPO_ROOT / "jobs" / "run_table.py").exists()
+
+
+def test_tpch_submits_the_sales_jobs_after_the_customer_ones(fake_compose):
+    from lakehouse.spec.pipelines import get_pipeline
+
+    code, calls = fake_compose("stack-run-pipeline", "PIPELINE=tpch")
+    assert code == 0
+    tables = submitted_tables(calls)
+    assert tables[:3] == CUSTOMER_TABLES
+    assert sorted(tables[3:]) == sorted(str(spec.ref) for spec in get_pipeline("sales").tables)
+    assert tables[-1] == "gold.fact_sales"
 
 
 def test_run_pipeline_stops_at_the_first_failing_job(fake_compose):
-    code, calls = fake_compose("stack-run-pipeline", env={"FAIL_ON": "silver_customer"})
+    code, calls = fake_compose("stack-run-pipeline", env={"FAIL_ON": "silver.customer"})
     assert code != 0
-    assert [c.rsplit("/", 1)[-1] for c in calls] == ["bronze_customer.py", "silver_customer.py"]
+    assert submitted_tables(calls) == ["bronze.customer_raw", "silver.customer"]
 
 
 def test_unknown_pipeline_is_refused(fake_compose):
@@ -70,15 +85,16 @@ def test_unknown_pipeline_is_refused(fake_compose):
 
 def test_job_args_are_passed_through(fake_compose):
     code, calls = fake_compose("stack-run-pipeline", "STACK_JOB_ARGS=--interval 5")
-    assert code == 0 and all(c.endswith(".py --interval 5") for c in calls)
+    assert code == 0 and [c.rsplit(" ", 3)[1:] for c in calls] == [[t, "--interval", "5"] for t in CUSTOMER_TABLES]
 
 
 def test_watch_starts_every_job_detached(fake_compose):
     code, calls = fake_compose("stack-watch")
     assert code == 0 and len(calls) == 3
-    for call, job in zip(calls, CUSTOMER_JOBS):
+    for call, table in zip(calls, CUSTOMER_TABLES):
         assert "exec -d -T spark-master sh -c" in call
-        assert f"/opt/lakehouse/jobs/{job}.py --watch" in call and "--total-executor-cores 1" in call
+        assert f"/opt/lakehouse/jobs/run_table.py {table} --watch" in call and "--total-executor-cores 1" in call
+        assert f"> logs/{table}.log 2>&1" in call
 
 
 def test_up_creates_env_then_builds_and_waits(fake_compose):
@@ -93,7 +109,9 @@ def test_up_creates_env_then_builds_and_waits(fake_compose):
 
 def test_land_sample_reset_down_and_logs(fake_compose):
     _, calls = fake_compose("stack-land-sample", "SCALE=0.1", "CHUNKS=2")
-    assert calls[0].endswith("exec -T spark-master lakehouse landing sample --scale 0.1 --chunks 2")
+    assert calls[0].endswith("exec -T spark-master lakehouse landing sample --scale 0.1 --chunks 2 --tables customer")
+    _, calls = fake_compose("stack-land-sample", "PIPELINE=tpch")
+    assert calls[0].endswith("--tables customer,nation,region,part,supplier,orders,lineitem")
     _, calls = fake_compose("stack-reset")
     assert calls[0].endswith("exec -T spark-master lakehouse reset --pipeline customer --yes")
     _, calls = fake_compose("down", "STACK_DOWN_ARGS=-v")
