@@ -20,16 +20,34 @@ from lakehouse.errors import LakehouseError
 @dataclass
 class PhaseOutcome:
     value: Any
-    # Peak resident set of the child (and of any process it waited for, e.g. tpchgen-cli).
+    # Peak resident set of the child itself (and of any process it waited for).
     peak_rss_bytes: int
 
 
+def _own_high_water_bytes() -> int | None:
+    """This process's own peak RSS (Linux VmHWM): it starts afresh at exec.
+
+    ru_maxrss does not: Linux carries the pre-exec high-water mark over, so a spawned child (fork,
+    then exec) would report at least its parent's RSS at the fork.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
 def _peak_rss_bytes() -> int:
-    # ru_maxrss is in KiB on Linux (bytes on macOS).
+    # ru_maxrss is in KiB on Linux (bytes on macOS); it is the fallback where /proc is missing.
     scale = 1 if sys.platform == "darwin" else 1024
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    waited = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, waited) * scale
+    own = _own_high_water_bytes()
+    if own is None:
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+    waited = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale
+    return max(own, waited)
 
 
 def _child_main(connection, function: Callable[..., Any], args: tuple, kwargs: dict) -> None:
