@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -100,3 +101,29 @@ def main(argv: list[str] | None = None) -> None:
         if exc.hint:
             click.echo(f"  hint: {exc.hint}", err=True)
         sys.exit(2 if not getattr(exc, "exit_code", None) else exc.exit_code)
+
+
+def console_main() -> None:
+    """The `lakehouse` executable: `main`, then a hard exit once output is flushed.
+
+    Native thread pools (Arrow's, delta-rs' async runtime) can abort during interpreter teardown
+    ("terminate called without an active exception", seen once under heavy load), which would turn
+    a command that already finished and committed into exit code -6. Nothing is left to clean up
+    at that point, so the process skips the teardown.
+    """
+    code = 1
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+    except BaseException:  # --debug re-raises: show the traceback, then exit like Python would.
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)
