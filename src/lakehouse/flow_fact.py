@@ -76,12 +76,16 @@ class FactBuild:
         if feeds.get(rules.lines) is not None:
             views["line_changes"] = feeds[rules.lines]
         if feeds.get(rules.dimension.table) is not None:
-            members = engine.sql(fact.changed_members_sql(dialect, rules),
-                                 {"dimension_changes": feeds[rules.dimension.table]})
-            if engine.row_count(members):
-                views["headers_of_changed_members"] = engine.read_matching(
-                    rules.header, members, [rules.dimension.fact_key], version=versions[rules.header],
-                    columns=[rules.header_key, rules.dimension.fact_key],
+            lookup = rules.dimension
+            ranges = engine.sql(fact.changed_member_ranges_sql(dialect, rules),
+                                {"dimension_changes": feeds[lookup.table]})
+            if engine.row_count(ranges):
+                candidates = engine.read_matching(
+                    rules.header, ranges, [lookup.fact_key], version=versions[rules.header],
+                    columns=[rules.header_key, lookup.fact_key, lookup.as_of],
+                )
+                views["headers_of_changed_members"] = engine.sql(
+                    fact.headers_in_ranges_sql(dialect, rules), {"headers": candidates, "ranges": ranges}
                 )
         if not views:
             return engine.sql(f"SELECT CAST(NULL AS BIGINT) AS {dialect.quote(rules.header_key)} WHERE FALSE", {})

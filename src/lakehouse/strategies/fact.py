@@ -39,16 +39,60 @@ def touched_headers_sql(
     return f"SELECT DISTINCT {key} FROM ({' UNION ALL '.join(parts)}) u WHERE {key} IS NOT NULL"
 
 
-def changed_members_sql(dialect: Dialect, rules: FactRules, dimension_changes: str = "dimension_changes") -> str:
-    """Business keys of dimension members whose versions changed, as the header's column name.
+FOREVER = "9999-12-31 00:00:00"
 
-    Inferred members just written by the fact itself are left out: their orders were linked already.
+
+def changed_member_ranges_sql(dialect: Dialect, rules: FactRules, dimension_changes: str = "dimension_changes") -> str:
+    """Per changed dimension member, the business-date ranges whose valid version changed.
+
+    A header dated in such a range may now link to another version; one dated elsewhere still links
+    to the same surrogate key. A new version contributes its whole validity; an updated one (same
+    surrogate key) only the stretches between its old and new start and its old and new end. So an
+    in-order change, which closes the current version today, touches only headers dated from today
+    on, not the member's whole order history. Columns: the header's member key, __from, __until.
+    Inferred members just written by the fact itself are left out: their headers were linked already.
     """
     q = dialect.quote
     lookup = rules.dimension
+    sk, bk = q(lookup.surrogate_key), q(lookup.business_key)
+    forever = dialect.cast(dialect.literal(FOREVER), "timestamp")
+    start, end = q(START_DATE), q(END_DATE)
+    version = q("_commit_version")
+    change = q(CHANGE_TYPE)
+
+    def bound(alias: str, column: str) -> str:
+        return f"coalesce({alias}.{column}, {forever})"
+
+    return f"""
+WITH post AS (
+    SELECT * FROM {dimension_changes}
+    WHERE {change} IN ({', '.join(dialect.literal(t) for t in NEW_STATE_TYPES)}) AND NOT coalesce({q(IS_INFERRED)}, FALSE)
+),
+pre AS (SELECT * FROM {dimension_changes} WHERE {change} = {dialect.literal('update_preimage')}),
+paired AS (
+    SELECT n.{bk} AS member, o.{sk} AS old_key,
+           {bound('n', start)} AS new_start, {bound('n', end)} AS new_end,
+           {bound('o', start)} AS old_start, {bound('o', end)} AS old_end
+    FROM post n LEFT JOIN pre o ON o.{sk} = n.{sk} AND o.{version} = n.{version}
+)
+SELECT member AS {q(lookup.fact_key)}, new_start AS __from, new_end AS __until FROM paired WHERE old_key IS NULL
+UNION ALL
+SELECT member, least(old_start, new_start), greatest(old_start, new_start) FROM paired
+WHERE old_key IS NOT NULL AND old_start <> new_start
+UNION ALL
+SELECT member, least(old_end, new_end), greatest(old_end, new_end) FROM paired
+WHERE old_key IS NOT NULL AND old_end <> new_end
+"""
+
+
+def headers_in_ranges_sql(dialect: Dialect, rules: FactRules, headers: str = "headers", ranges: str = "ranges") -> str:
+    """Keys of the headers whose business date falls in one of their member's changed ranges."""
+    q = dialect.quote
+    lookup = rules.dimension
+    as_of = dialect.cast(f"h.{q(lookup.as_of)}", "timestamp")
     return (
-        f"SELECT DISTINCT {q(lookup.business_key)} AS {q(lookup.fact_key)} FROM {dimension_changes} "
-        f"WHERE {_new_state(dialect)} AND NOT coalesce({q(IS_INFERRED)}, FALSE)"
+        f"SELECT DISTINCT h.{q(rules.header_key)} FROM {headers} h JOIN {ranges} r "
+        f"ON h.{q(lookup.fact_key)} = r.{q(lookup.fact_key)} AND {as_of} >= r.__from AND {as_of} < r.__until"
     )
 
 
