@@ -145,7 +145,8 @@ class Scd1Upsert:
         target_exists = engine.table_version(spec.ref) is not None
         if target_exists:
             compare = list(spec.keys) + [HASH_VALUE] + ([spec.sequence_by] if spec.sequence_by else [])
-            stored = engine.read_table(spec.ref, columns=compare)
+            # Only the stored rows of the batch's keys: a batch's cost follows its size, not the table's.
+            stored = engine.read_matching(spec.ref, deduped, spec.keys, columns=compare)
             changed = engine.sql(
                 scd1.changed_rows_sql(engine.dialect, spec, "batch", "target"), {"batch": deduped, "target": stored}
             )
