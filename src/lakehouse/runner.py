@@ -6,6 +6,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
+from lakehouse.catalog.spec import CatalogSpec, default_spec_dir, load_catalog_spec
+from lakehouse.catalog.sync import sync_schema, sync_table
 from lakehouse.config import Settings
 from lakehouse.flows import BatchResult, table_properties
 from lakehouse.locking import pipeline_lock
@@ -46,12 +48,16 @@ def make_engine(settings: Settings, storage: Storage):
 
 
 class Runner:
-    def __init__(self, settings: Settings, storage: Storage, catalog=None, progress: Progress | None = None) -> None:
+    def __init__(self, settings: Settings, storage: Storage, catalog=None, progress: Progress | None = None,
+                 catalog_spec: CatalogSpec | None = None) -> None:
+        """`catalog_spec` (default: the catalog/*.yaml that `lakehouse catalog` reads) describes the
+        tables the runner registers in `catalog`."""
         self.settings = settings
         self.storage = storage
         self.catalog = catalog
         self.progress = progress or (lambda message: None)
         self.engine = make_engine(settings, storage)
+        self._catalog_spec = catalog_spec
 
     def driver(self):
         if self.settings.engine == "embedded":
@@ -93,18 +99,30 @@ class Runner:
         return self.catalog.get_table(spec.ref.schema, spec.ref.name) is not None
 
     def register(self, spec: TableSpec) -> None:
+        """Register the table (and its schema) exactly as `lakehouse catalog apply` would.
+
+        The catalog YAML owns the descriptions (comments, owner, properties); the pipeline spec only
+        says which tables exist and whether their change feed is on, and that flag is used just for
+        a table the YAML does not list (a test keeps every pipeline table listed).
+        """
         if self.catalog is None or self.engine.table_version(spec.ref) is None:
             return
-        self.catalog.ensure_schema(spec.ref.schema, f"{self.settings.warehouse}/{spec.ref.schema}")
-        self.catalog.register_table(
-            spec.ref.schema,
-            spec.ref.name,
-            self.settings.table_uri(spec.ref.schema, spec.ref.name),
-            self.engine.table_columns(spec.ref),
-            comment=spec.comment,
-            properties=table_properties(spec),
-            column_comments=spec.column_comments,
-        )
+        catalog_spec = self.catalog_spec()
+        sync_schema(self.catalog, catalog_spec, self.settings, spec.ref.schema)
+        sync_table(self.catalog, catalog_spec, self.settings, spec.ref.schema, spec.ref.name,
+                   properties_if_unlisted=table_properties(spec))
+
+    def catalog_spec(self) -> CatalogSpec:
+        """The catalog spec, read once. A broken spec fails the run (it is code); a missing one only
+        means the tables are registered without descriptions, which `catalog drift` then reports."""
+        if self._catalog_spec is None:
+            directory = default_spec_dir()
+            if directory.is_dir():
+                self._catalog_spec = load_catalog_spec(directory)
+            else:
+                self.progress(f"no catalog spec at {directory}: registering tables without their descriptions")
+                self._catalog_spec = CatalogSpec(schemas=(), source=str(directory))
+        return self._catalog_spec
 
     # -- reset ---------------------------------------------------------------------------------
     def reset(self, pipeline: Pipeline, table: str | None = None) -> list[str]:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
 from deltalake import write_deltalake
 
+from lakehouse.catalog.spec import load_catalog_spec
 from lakehouse.config import Settings
 
 REPO_CATALOG_SPEC = Path(__file__).resolve().parents[2] / "catalog"
+CDF_PROPERTY = "delta.enableChangeDataFeed"
+CUSTOMER_PIPELINE_TABLES = (("bronze", "customer_raw"), ("silver", "customer"), ("gold", "dim_customer"))
 
 CUSTOMER = pa.table({
     "c_custkey": pa.array([1, 2], pa.int64()),
@@ -36,12 +38,29 @@ def write_table(settings: Settings, schema: str, name: str, data: pa.Table = CUS
 
 
 def write_spec_tables(settings: Settings) -> None:
-    """Delta tables for every table in the repository's catalog spec (customer pipeline columns)."""
-    bronze = CUSTOMER.append_column("date_added", pa.array([datetime(2024, 1, 1, tzinfo=timezone.utc)] * 2))
-    write_table(settings, "bronze", "customer_raw", bronze.append_column("source_filename", pa.array(["f.csv"] * 2)),
-                cdf=True)
-    write_table(settings, "silver", "customer", CUSTOMER.append_column("hash_value", pa.array(["a", "b"])), cdf=True)
-    gold = CUSTOMER.append_column("dim_customer_id", pa.array([1, 2], pa.int64()))
-    for column, values in (("start_date", [date(2024, 1, 1)] * 2), ("end_date", [None, None]), ("is_current", [True, True])):
-        gold = gold.append_column(column, pa.array(values, pa.date32() if column.endswith("date") else None))
-    write_table(settings, "gold", "dim_customer", gold)
+    """Delta tables for the customer pipeline's tables as the repository's catalog spec describes
+    them: the TPC-H customer columns plus every other column the spec comments on (as text; the
+    catalog does not care about values), Change Data Feed on where the spec says so. `apply` then
+    registers them and has nothing left to report about them."""
+    spec = load_catalog_spec(REPO_CATALOG_SPEC)
+    for schema, name in CUSTOMER_PIPELINE_TABLES:
+        entry = spec.table(schema, name)
+        data = CUSTOMER
+        for column in entry.column_comments:
+            if column not in data.column_names:
+                data = data.append_column(column, pa.array(["x"] * data.num_rows))
+        write_table(settings, schema, name, data, cdf=entry.properties.get(CDF_PROPERTY) == "true")
+
+
+# Two TPC-H customers as a landed CSV file: enough for the customer pipeline to create its tables.
+CUSTOMER_CSV = (
+    "c_custkey,c_name,c_address,c_nationkey,c_phone,c_acctbal,c_mktsegment,c_comment\n"
+    "1,Customer#000000001,IVhzIApeRb,15,25-989-741-2988,711.56,BUILDING,regular deposits\n"
+    "2,Customer#000000002,XSTf4NCwDVaW,13,23-768-687-3665,121.65,AUTOMOBILE,furiously final\n"
+)
+
+
+def land_customer_csv(landing: Path, name: str = "customer.1.csv", text: str = CUSTOMER_CSV) -> None:
+    """Land a customer CSV file under a local landing folder."""
+    (landing / "customer").mkdir(parents=True, exist_ok=True)
+    (landing / "customer" / name).write_text(text)

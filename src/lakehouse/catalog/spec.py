@@ -67,8 +67,22 @@ class CatalogSpec:
         return next((table for table in entry.tables if table.name == name), None) if entry else None
 
 
+# The repository's own catalog/, for a source checkout run from another directory.
+_CHECKOUT_SPEC_DIR = Path(__file__).resolve().parents[3] / DEFAULT_SPEC_DIR
+
+
 def default_spec_dir() -> Path:
-    return Path(os.environ.get(SPEC_DIR_ENV) or DEFAULT_SPEC_DIR)
+    """$LAKEHOUSE_CATALOG_SPEC, else ./catalog, else the source checkout's catalog/.
+
+    `lakehouse run` registers tables from this spec and `lakehouse catalog drift` compares with
+    it, so both must find the same files wherever they are started (the jobs run from anywhere).
+    """
+    if os.environ.get(SPEC_DIR_ENV):
+        return Path(os.environ[SPEC_DIR_ENV])
+    here = Path(DEFAULT_SPEC_DIR)
+    if not here.is_dir() and _CHECKOUT_SPEC_DIR.is_dir():
+        return _CHECKOUT_SPEC_DIR
+    return here
 
 
 def _strings(value: object, where: str) -> dict[str, str]:

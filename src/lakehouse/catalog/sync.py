@@ -2,8 +2,8 @@
 
 A table in the spec is registered only once its Delta table exists (the pipeline creates it);
 until then it is "pending", which is not drift. Column types always come from the Delta log, so
-a re-registration after schema evolution is just another apply (or the pipeline's own
-register_table call).
+a re-registration after schema evolution is just another apply. The pipeline registers the
+tables it writes through the same `sync_schema`/`sync_table`, so after a run there is no drift.
 """
 
 from __future__ import annotations
@@ -183,21 +183,50 @@ def apply(catalog: Catalog, spec: CatalogSpec, settings: Settings) -> tuple[list
             left.append(finding)
             continue
         schema_name, table_name = _logical_target(catalog, finding.target)
-        schema_entry = spec.schema(schema_name)
         if finding.action in (CREATE_SCHEMA, ALTER_SCHEMA):
-            wanted = wanted_schema(schema_entry, settings)
-            catalog.ensure_schema(wanted.name, schema_location(settings, wanted.name), wanted.comment,
-                                  wanted.properties, owner=wanted.owner, replace=True)
+            sync_schema(catalog, spec, settings, schema_name)
         else:
-            entry = spec.table(schema_name, table_name)
-            location = settings.table_uri(entry.schema, entry.name)
-            facts = read_delta_facts(location, settings)
-            wanted = wanted_table(entry, settings, facts.columns)
-            catalog.register_table(entry.schema, entry.name, location, wanted.columns, comment=wanted.comment,
-                                   properties=wanted.properties, column_comments=wanted.column_comments,
-                                   replace=True)
+            sync_table(catalog, spec, settings, schema_name, table_name)
         changed.append(finding)
     return changed, left
+
+
+def sync_schema(catalog: Catalog, spec: CatalogSpec, settings: Settings, schema: str) -> bool:
+    """Create or alter one schema exactly as `apply` does; returns whether anything changed.
+
+    `apply` and the pipeline's registration both come through here, so a pipeline run leaves the
+    schema as `catalog drift` expects it. A schema the spec lacks gets its location only (and keeps
+    whatever else it has): `drift` does not look at it.
+    """
+    entry = spec.schema(schema)
+    if entry is None:
+        return catalog.ensure_schema(schema, schema_location(settings, schema))
+    wanted = wanted_schema(entry, settings)
+    return catalog.ensure_schema(schema, schema_location(settings, schema), wanted.comment, wanted.properties,
+                                 owner=wanted.owner, replace=True)
+
+
+def sync_table(catalog: Catalog, spec: CatalogSpec, settings: Settings, schema: str, name: str, *,
+               properties_if_unlisted: dict[str, str] | None = None) -> bool:
+    """Register one table exactly as `apply` does; returns whether anything changed.
+
+    Columns come from the Delta log, everything else from the table's spec entry, which replaces
+    what the catalog held. No Delta table yet means nothing to register (False). A table the spec
+    does not list (`drift` reports it as unexpected) is registered with `properties_if_unlisted`,
+    keeping the descriptions it already has, so a pipeline run never fails for want of an entry.
+    """
+    location = settings.table_uri(schema, name)
+    facts = read_delta_facts(location, settings)
+    if facts is None:
+        return False
+    entry = spec.table(schema, name)
+    listed = entry is not None
+    if not listed:
+        entry = TableEntry(schema=schema, name=name, properties=dict(properties_if_unlisted or {}))
+    wanted = wanted_table(entry, settings, facts.columns)
+    return catalog.register_table(schema, name, location, wanted.columns, comment=wanted.comment,
+                                  properties=wanted.properties, column_comments=wanted.column_comments,
+                                  replace=listed)
 
 
 def _logical_target(catalog: Catalog, target: str) -> tuple[str, str]:

@@ -74,6 +74,9 @@ class LandingSource:
 
 @dataclass(frozen=True)
 class TableSpec:
+    """What the pipeline needs to maintain a table. Descriptions (table and column comments) are
+    not here: catalog/*.yaml owns them, and the runner registers tables from there."""
+
     ref: TableRef
     kind: Kind
     # The landing source (append-ingest) or the upstream table(s) this table is fed from.
@@ -88,8 +91,6 @@ class TableSpec:
     surrogate_key: str | None = None
     # Clustering columns: rows with close keys share files, so a MERGE touches few files.
     cluster_by: tuple[str, ...] = ()
-    comment: str = ""
-    column_comments: dict[str, str] = field(default_factory=dict)
     # Kind-specific settings (the fact's join rules, SCD2's low date...).
     options: dict[str, object] = field(default_factory=dict)
 

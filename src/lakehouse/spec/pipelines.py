@@ -36,7 +36,6 @@ CUSTOMER_RAW = TableSpec(
     kind=Kind.APPEND_INGEST,
     source=CUSTOMER_SOURCE,
     change_data_feed=True,
-    comment="TPC-H customer rows as landed, one row per CSV line, with lineage columns.",
 )
 
 CUSTOMER = TableSpec(
@@ -50,7 +49,6 @@ CUSTOMER = TableSpec(
     change_data_feed=True,
     cluster_by=("c_custkey",),
     options={"undated_effective_time": CUSTOMER_UNDATED_EFFECTIVE_TIME},
-    comment="Current customer, one row per c_custkey (3NF). Change Data Feed on.",
 )
 
 DIM_CUSTOMER = TableSpec(
@@ -67,7 +65,6 @@ DIM_CUSTOMER = TableSpec(
     # gold.fact_sales follows it: a corrected history can re-point an order to another version.
     change_data_feed=True,
     cluster_by=("c_custkey",),
-    comment="Customer dimension, SCD type 2 on effective time (c_updated_at), fed from every change event.",
     options={"low_date": DEFAULT_LOW_DATE, "undated_effective_time": CUSTOMER_UNDATED_EFFECTIVE_TIME},
 )
 

@@ -39,7 +39,6 @@ def _bronze(table: str) -> TableSpec:
         kind=Kind.APPEND_INGEST,
         source=LandingSource(name=table, folder=table, schema_hints=hints),
         change_data_feed=True,
-        comment=f"TPC-H {table} rows as landed, one row per CSV line, with lineage columns.",
     )
 
 
@@ -53,7 +52,6 @@ def _silver(table: str, bronze: TableSpec) -> TableSpec:
         change_data_feed=True,
         # Sorted by key on first write, so a later MERGE of a few keys rewrites few files.
         cluster_by=keys,
-        comment=f"Current TPC-H {table}, one row per {', '.join(keys)}. Change Data Feed on.",
     )
 
 
@@ -66,12 +64,6 @@ FACT_SALES = TableSpec(
     upstream=(SILVER["orders"].ref, SILVER["lineitem"].ref, DIM_CUSTOMER_REF),
     keys=("order_key", "line_number"),
     cluster_by=("order_key", "line_number"),
-    comment="Sales fact, one row per lineitem; dim_customer_id is the customer version valid on the order date.",
-    column_comments={
-        "dim_customer_id": "gold.dim_customer version valid on order_date (an inferred member if the "
-                           "customer had not arrived when the order was loaded)",
-        "net_revenue": "extended_price * (1 - discount)",
-    },
     options={
         "fact": FactRules(
             header=SILVER["orders"].ref,
