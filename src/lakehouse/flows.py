@@ -140,7 +140,11 @@ class Scd1Upsert:
             return result
         changes, upstream_columns = with_sequence_column(engine, spec, changes, upstream_columns)
         columns = scd1.business_columns(spec, upstream_columns)
-        deduped = engine.sql(scd1.dedup_sql(engine.dialect, spec, columns, now_iso()), {"changes": changes})
+        duplicates = engine.first_value(engine.sql(scd1.duplicate_keys_sql(engine.dialect, spec), {"changes": changes}))
+        deduped = engine.sql(
+            scd1.dedup_sql(engine.dialect, spec, columns, now_iso(), has_duplicate_keys=bool(duplicates)),
+            {"changes": changes},
+        )
         result.details["rows_after_dedup"] = engine.row_count(deduped)
         target_exists = engine.table_version(spec.ref) is not None
         if target_exists:

@@ -50,8 +50,14 @@ def dedup_sql(
     columns: Sequence[tuple[str, str]],
     date_added_iso: str,
     source_view: str = "changes",
+    *,
+    has_duplicate_keys: bool = True,
 ) -> str:
-    """Last occurrence per key wins: by commit, file landing order, then row position (or sequence_by)."""
+    """Last occurrence per key wins: by commit, file landing order, then row position (or sequence_by).
+
+    With `has_duplicate_keys=False` (see duplicate_keys_sql) the ranking is left out: carrying every
+    column through a window costs most of a large first load, and a batch of distinct keys needs none.
+    """
     q = dialect.quote
     order = []
     if spec.sequence_by:
@@ -60,14 +66,29 @@ def dedup_sql(
     keys = dialect.column_list(spec.keys)
     names = [n for n, _ in columns]
     not_null_keys = " AND ".join(f"{q(k)} IS NOT NULL" for k in spec.keys)
-    return (
+    select = (
         f"SELECT {dialect.column_list(names)}, "
         f"{hash_expression(dialect, tracked_columns(spec, columns))} AS {q(HASH_VALUE)}, "
         f"{q(SOURCE_FILENAME)}, "
         f"{dialect.cast(dialect.literal(date_added_iso), 'timestamp')} AS {q(DATE_ADDED)}\n"
-        f"FROM (SELECT *, row_number() OVER (PARTITION BY {keys} ORDER BY {', '.join(order)}) AS __rank\n"
+    )
+    if not has_duplicate_keys:
+        return select + f"FROM {source_view} WHERE {not_null_keys}"
+    return (
+        select
+        + f"FROM (SELECT *, row_number() OVER (PARTITION BY {keys} ORDER BY {', '.join(order)}) AS __rank\n"
         f"      FROM {source_view} WHERE {not_null_keys}) ranked\n"
         f"WHERE __rank = 1"
+    )
+
+
+def duplicate_keys_sql(dialect: Dialect, spec: TableSpec, source_view: str = "changes") -> str:
+    """How many keys occur more than once in the batch (a single value)."""
+    keys = dialect.column_list(spec.keys)
+    not_null_keys = " AND ".join(f"{dialect.quote(k)} IS NOT NULL" for k in spec.keys)
+    return (
+        f"SELECT count(*) AS duplicate_keys FROM (SELECT {keys} FROM {source_view} WHERE {not_null_keys} "
+        f"GROUP BY {keys} HAVING count(*) > 1) d"
     )
 
 
