@@ -9,8 +9,6 @@ imports, and a second rootless conftest module would clash with tests/conftest.p
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import yaml
@@ -24,17 +22,9 @@ SPARK_DEFAULTS = REPO_ROOT / "docker" / "spark" / "conf" / "spark-defaults.conf"
 STACK_MK = REPO_ROOT / "docker" / "stack.mk"
 
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}; `$${` is an escaped `$`.
+from tests.conftest import docker_available  # noqa: E402,F401  (one probe for the whole suite)
+
 _VARIABLE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
-
-
-def docker_available() -> bool:
-    """True when a Docker engine answers (same probe as tests/conftest.py)."""
-    if shutil.which("docker") is None:
-        return False
-    try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
 
 
 def read_env_file(path: Path = ENV_EXAMPLE) -> dict[str, str]:
