@@ -117,8 +117,10 @@ def validate(ctx, pipeline_name: str) -> None:
     """Check the invariants; exit 1 on any violation."""
     checked, violations = _inspector(ctx).validate(_pipeline(pipeline_name))
     payload = {"checked": checked, "violations": [v.__dict__ for v in violations]}
-    text = "\n".join(f"checked  {c}" for c in checked)
-    text += "\n" + ("\n".join(f"VIOLATION {v.table}: {v.rule}: {v.detail}" for v in violations) or "all invariants hold")
+    lines = [f"checked  {c}" for c in checked] + [f"VIOLATION {v.table}: {v.rule}: {v.detail}" for v in violations]
+    if not violations:
+        lines.append("all invariants hold" if checked else "no tables yet: nothing to check (run the pipeline first)")
+    text = "\n".join(lines)
     ctx.emit(payload, text)
     if violations:
         error = ValidationFailed(f"{len(violations)} invariant violation(s).", hint="see the lines above")

@@ -90,6 +90,10 @@ class Inspector:
             elif spec.kind is Kind.SCD1_UPSERT:
                 checked.append(f"{spec.ref}: one row per key")
                 violations += self._duplicates(spec, current_only=False)
+            elif spec.kind is Kind.FACT:
+                checked.append(f"{spec.ref}: one row per key; each dimension key is the version valid at the row's date")
+                violations += self._duplicates(spec, current_only=False)
+                violations += self._point_in_time_links(spec)
             elif spec.kind is Kind.SCD2_FROM_CHANGES:
                 checked.append(f"{spec.ref}: one current row per key; intervals do not overlap; surrogate keys unique")
                 violations += self._duplicates(spec, current_only=True)
@@ -124,6 +128,37 @@ class Inspector:
         return [
             Violation(str(spec.ref), "intervals do not overlap",
                       f"key {_key(row, spec)}: [{row['s']}, {row['e']}) current={row['c']} next starts {row['next_start']}")
+            for row in rows
+        ]
+
+    def _point_in_time_links(self, spec: TableSpec) -> list[Violation]:
+        """Every fact row with a member key links to that member's version valid at the row's date."""
+        from lakehouse.spec.fact import fact_rules
+
+        rules = fact_rules(spec)
+        lookup = rules.dimension
+        by_expression = {column.expression: column.name for column in rules.columns}
+        member = by_expression.get(f"h.{lookup.fact_key}")
+        as_of = by_expression.get(f"h.{lookup.as_of}")
+        if member is None or as_of is None or self.engine.delta_table(lookup.table) is None:
+            return []
+        q = self.q
+        keys = ", ".join(f"f.{q(k)}" for k in spec.keys)
+        at = f"CAST(f.{q(as_of)} AS TIMESTAMPTZ)"
+        rows = self.engine.sql(
+            f"""SELECT {keys}, f.{q(member)} AS member, f.{q(as_of)} AS at, f.{q(lookup.output)} AS linked,
+                       d.{q(lookup.business_key)} AS linked_member, d.{q(START_DATE)} AS s, d.{q(END_DATE)} AS e
+                FROM f LEFT JOIN d ON d.{q(lookup.surrogate_key)} = f.{q(lookup.output)}
+                WHERE f.{q(member)} IS NOT NULL
+                  AND (d.{q(lookup.surrogate_key)} IS NULL OR d.{q(lookup.business_key)} <> f.{q(member)}
+                       OR d.{q(START_DATE)} > {at} OR (d.{q(END_DATE)} IS NOT NULL AND {at} >= d.{q(END_DATE)}))
+                LIMIT 20""",
+            {"f": self.engine.dataset(spec.ref), "d": self.engine.dataset(lookup.table)},
+        ).to_pylist()
+        return [
+            Violation(str(spec.ref), "point-in-time dimension key",
+                      f"key {_key(row, spec)}: {lookup.output}={row['linked']} for {member}={row['member']} at "
+                      f"{row['at']}, but that version is member {row['linked_member']} valid [{row['s']}, {row['e']})")
             for row in rows
         ]
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import pyarrow as pa
+
+from lakehouse.inspection import Inspector
+
 from tests.sales.sales_data import customer, land_customer_changes, land_initial
 
 LOW = datetime(1900, 1, 1, tzinfo=timezone.utc)
@@ -119,3 +123,27 @@ def test_the_undated_effective_time_is_the_landing_contract():
     from lakehouse.spec.pipelines import CUSTOMER_UNDATED_EFFECTIVE_TIME
 
     assert CUSTOMER_UNDATED_EFFECTIVE_TIME == format_time(INITIAL_EFFECTIVE_TIME)
+
+
+def test_validate_checks_the_fact_links_and_catches_a_wrong_one(lake):
+    import pyarrow.compute as pc
+    from deltalake import write_deltalake
+
+    from lakehouse.spec import get_pipeline
+
+    land_initial(lake)
+    lake.run()
+    land_customer_changes(lake, "customer_changes_0001.csv", [customer(1, "New Avenue 9", "2024-06-01 00:00:00")])
+    lake.run()
+    inspector = Inspector(lake.settings, lake.storage)
+    checked, violations = inspector.validate(get_pipeline("tpch"))
+    assert any(c.startswith("gold.fact_sales") for c in checked)
+    assert violations == []
+    # Point order 10 (placed 2024-03-01, before the move) at the customer's new version.
+    fact = lake.table("gold.fact_sales")
+    wrong = pc.if_else(pc.equal(fact["order_key"], 10), pa.scalar(4, pa.int64()), fact["dim_customer_id"])
+    fact = fact.set_column(fact.schema.get_field_index("dim_customer_id"), "dim_customer_id", wrong)
+    write_deltalake(f"{lake.settings.warehouse}/gold/fact_sales", fact, mode="overwrite")
+    _, violations = inspector.validate(get_pipeline("tpch"))
+    assert {(v.table, v.rule) for v in violations} == {("gold.fact_sales", "point-in-time dimension key")}
+    assert len(violations) == 2 and all("order_key=10" in v.detail for v in violations)
