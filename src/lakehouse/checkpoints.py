@@ -75,13 +75,3 @@ class CheckpointLog:
 
     def _read(self, folder: str, batch_id: int) -> dict[str, Any]:
         return json.loads(self.storage.read_text(self._path(folder, batch_id)))
-
-    def read_json(self, name: str) -> dict[str, Any] | None:
-        uri = f"{self.root}/{name}"
-        return json.loads(self.storage.read_text(uri)) if self.storage.exists(uri) else None
-
-    def write_json(self, name: str, payload: dict[str, Any]) -> None:
-        self.storage.write_text(f"{self.root}/{name}", json.dumps(payload, indent=1, default=str))
-
-    def clear(self) -> bool:
-        return self.storage.delete_tree(self.root)

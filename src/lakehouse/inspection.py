@@ -18,7 +18,7 @@ from lakehouse.engines.embedded.driver import EmbeddedDriver
 from lakehouse.engines.embedded.engine import EmbeddedEngine
 from lakehouse.errors import ConfigError, LakehouseError
 from lakehouse.spec.model import END_DATE, IS_CURRENT, Kind, Pipeline, START_DATE, TableRef, TableSpec
-from lakehouse.storage import FileInfo, Storage
+from lakehouse.storage import Storage
 from lakehouse.strategies.sql import DUCKDB
 
 _TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
@@ -178,15 +178,13 @@ class Inspector:
         for record in intake.ledger(log).values():
             if record.status == intake.PLANNED:
                 continue
-            info = FileInfo(modified=_time(record.modified), uri=record.uri, size=record.size)
-            current = self.storage.file_info(info.uri)
-            if record.status != intake.INGESTED or current is None or current.size != info.size \
-                    or current.modified != info.modified:
+            current = self.storage.file_info(record.uri)
+            if record.status != intake.INGESTED or current is None or not record.same_as(current):
                 # Quarantined, deferred or empty: no rows; deleted or re-uploaded since: cannot be recounted.
-                landed[info.uri] = 0 if record.status != intake.INGESTED else -1
+                landed[record.uri] = 0 if record.status != intake.INGESTED else -1
                 continue
-            raw = read_csv_text(info, self.storage.read_bytes(info.uri), spec.source.delimiter)
-            landed[info.uri] = 0 if raw is None else raw.rows.num_rows
+            raw = read_csv_text(current, self.storage.read_bytes(record.uri), spec.source.delimiter)
+            landed[record.uri] = 0 if raw is None else raw.rows.num_rows
         in_table = {
             row["f"]: row["n"]
             for row in self.engine.sql(
@@ -246,8 +244,3 @@ class Inspector:
 def _key(row: dict[str, Any], spec: TableSpec) -> str:
     return ", ".join(f"{k}={row[k]!r}" for k in spec.keys)
 
-
-def _time(text: str):
-    from datetime import datetime
-
-    return datetime.fromisoformat(text)

@@ -30,6 +30,14 @@ class FileInfo:
     def name(self) -> str:
         return self.uri.rsplit("/", 1)[-1]
 
+    def to_entry(self) -> dict[str, object]:
+        """How a planned file is written in the offset log."""
+        return {"uri": self.uri, "size": self.size, "modified": self.modified.isoformat()}
+
+    @classmethod
+    def from_entry(cls, entry: dict) -> FileInfo:
+        return cls(modified=datetime.fromisoformat(entry["modified"]), uri=entry["uri"], size=entry["size"])
+
 
 @lru_cache(maxsize=8)
 def _s3_filesystem(s3: S3Settings) -> pafs.S3FileSystem:
@@ -144,7 +152,3 @@ class Storage:
         fs, path = self._resolve(uri)
         fs.delete_file(path)
 
-    def copy_in(self, local_path: str, uri: str) -> None:
-        """Upload (or copy) a local file to `uri` whole."""
-        with open(local_path, "rb") as handle:
-            self.write_bytes(uri, handle.read())

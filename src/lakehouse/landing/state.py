@@ -114,12 +114,6 @@ def load_state(workdir: Path, table: str, key: str) -> TableState:
     return TableState(table=table, key=key, rows=rows.take(pc.sort_indices(pc.cast(rows[key], pa.int64()))))
 
 
-def peek_state(workdir: Path, table: str) -> dict:
-    """The saved counters of a table (empty when no batch was made yet)."""
-    _, meta_path = _paths(workdir, table)
-    return json.loads(meta_path.read_text()) if meta_path.is_file() else {}
-
-
 def save_state(workdir: Path, state: TableState) -> None:
     """Write data then counters, each atomically; the counters are what marks a batch as done."""
     data_path, meta_path = _paths(workdir, state.table)

@@ -13,9 +13,8 @@ from lakehouse.spec.model import (
 )
 from lakehouse.strategies.sql import Dialect, value_pattern
 
-# The raw relation a reader hands to the ingest SQL carries these besides the data columns.
+# The raw relation a reader hands to the ingest SQL carries this (and the lineage columns).
 MALFORMED_RECORD = "__malformed_record"
-RAW_METADATA = (SOURCE_FILENAME, SOURCE_FILE_MODIFIED, SOURCE_ROW, MALFORMED_RECORD)
 CORRUPT_RECORD_KEY = "_corrupt_record"
 FILE_PATH_KEY = "_file_path"
 

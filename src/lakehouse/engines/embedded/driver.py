@@ -107,7 +107,7 @@ class EmbeddedDriver:
             return None
         payload = {
             "files": [
-                {"uri": f.uri, "size": f.size, "modified": f.modified.isoformat()} for f in new_files
+                f.to_entry() for f in new_files
             ]
         }
         return log_.plan(log_.next_batch_id(), payload)
@@ -153,7 +153,7 @@ class EmbeddedDriver:
         notes: list[str] = []
         outcomes: list[intake.FileRecord] = []
         for index, entry in enumerate(files, start=1):
-            info = FileInfo(modified=_parse_time(entry["modified"]), uri=entry["uri"], size=entry["size"])
+            info = FileInfo.from_entry(entry)
             if len(files) > 20 and index % 20 == 0:
                 self.progress(f"{spec.ref}: read {index}/{len(files)} files")
 
@@ -256,11 +256,6 @@ class EmbeddedDriver:
         result.details.update({"upstream_versions": [start, end]})
         return result
 
-
-def _parse_time(text: str):
-    from datetime import datetime
-
-    return datetime.fromisoformat(text)
 
 
 def _sample_rows(rows: pa.Table, header: list[str]) -> list[list[str | None]]:

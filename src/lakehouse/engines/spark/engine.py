@@ -27,7 +27,6 @@ from lakehouse.strategies.sql import SPARK
 TXN_APP_ID_CONF = "spark.databricks.delta.write.txnAppId"
 TXN_VERSION_CONF = "spark.databricks.delta.write.txnVersion"
 USER_METADATA_CONF = "spark.databricks.delta.commitInfo.userMetadata"
-AUTO_MERGE_CONF = "spark.databricks.delta.schema.autoMerge.enabled"
 TABLE_DEFAULTS_PREFIX = "spark.databricks.delta.properties.defaults."
 
 
