@@ -60,11 +60,12 @@ class Runner:
         self._catalog_spec = catalog_spec
 
     def driver(self):
-        if self.settings.engine == "embedded":
-            from lakehouse.engines.embedded.driver import EmbeddedDriver
+        """A streaming engine plans its own micro-batches; otherwise our offset-log driver does."""
+        if self.engine.capabilities.streaming:
+            return self.engine.driver(self.progress)
+        from lakehouse.engines.embedded.driver import EmbeddedDriver
 
-            return EmbeddedDriver(self.engine, self.progress)
-        return self.engine.driver(self.progress)
+        return EmbeddedDriver(self.engine, self.progress)
 
     def selected(self, pipeline: Pipeline, only: str | None) -> list[TableSpec]:
         if only is None:
