@@ -64,9 +64,7 @@ def with_sequence_column(
 def clustered(engine: EngineAdapter, spec: TableSpec, relation: Any) -> Any:
     """`relation` sorted by the spec's cluster_by columns, so written files hold narrow key ranges and a
     later MERGE of a few keys rewrites few files (delta-rs rewrites every file a MERGE matches)."""
-    if not spec.cluster_by:
-        return relation
-    return engine.sql(f"SELECT * FROM r ORDER BY {engine.dialect.column_list(spec.cluster_by)}", {"r": relation})
+    return engine.cluster(relation, spec.cluster_by) if spec.cluster_by else relation
 
 
 def open_batch(engine: EngineAdapter, spec: TableSpec, batch_id: int, rows_in: int) -> tuple[BatchResult, Transaction]:

@@ -11,6 +11,10 @@ from lakehouse.strategies.scd1 import MergePlan
 from lakehouse.strategies.sql import Dialect
 
 
+# Every change-feed read returns these besides the table's columns (Delta CDF names).
+CHANGE_FEED_COLUMNS = ("_change_type", "_commit_version", "_commit_timestamp")
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """What an engine supports, so the runner and tests can ask instead of checking types."""
@@ -59,6 +63,11 @@ class EngineAdapter(abc.ABC):
         """The first column of the first row, for scalar queries. Arrow relations by default."""
         return relation.column(0)[0].as_py()
 
+    def cluster(self, relation: Any, columns: Sequence[str]) -> Any:
+        """`relation` sorted by `columns`, so written files hold narrow key ranges. An engine that can
+        see the relation's order overrides this to skip sorting what is already in order."""
+        return self.sql(f"SELECT * FROM r ORDER BY {self.dialect.column_list(list(columns))}", {"r": relation})
+
     @abc.abstractmethod
     def already_committed(self, ref: TableRef, txn: Transaction) -> bool:
         """Whether a commit with this app transaction (or a later one) already landed."""
@@ -74,8 +83,11 @@ class EngineAdapter(abc.ABC):
         """MERGE `source` (alias s) into the table (alias t) in one commit carrying `txn`."""
 
     @abc.abstractmethod
-    def read_changes(self, ref: TableRef, start_version: int, end_version: int) -> Any:
-        """The change feed between two versions, inclusive."""
+    def read_changes(
+        self, ref: TableRef, start_version: int, end_version: int, columns: Sequence[str] | None = None
+    ) -> Any:
+        """The change feed between two versions, inclusive; `columns` (plus the change-feed columns
+        `_change_type`, `_commit_version`, `_commit_timestamp`) when a flow needs only those."""
 
     @abc.abstractmethod
     def read_table(

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
 from lakehouse.config import Settings
-from lakehouse.engines.base import Capabilities, EngineAdapter, Transaction
+from lakehouse.engines.base import CHANGE_FEED_COLUMNS, Capabilities, EngineAdapter, Transaction
 from lakehouse.engines.spark.databricks import UnityCatalogNames
 from lakehouse.engines.spark.session import build_session
 from lakehouse.engines.spark.tables import TableLocator, backticked, ddl_type
@@ -205,10 +205,16 @@ class SparkEngine(EngineAdapter):
             columns = ", ".join(f"{backticked(c)} {source_types[c].upper()}" for c in missing)
             self.spark.sql(f"ALTER TABLE {self.tables.sql_name(ref)} ADD COLUMNS ({columns})")
 
-    def read_changes(self, ref: TableRef, start_version: int, end_version: int) -> Any:
+    def read_changes(
+        self, ref: TableRef, start_version: int, end_version: int, columns: Sequence[str] | None = None
+    ) -> Any:
         reader = (self.spark.read.option("readChangeFeed", "true")
                   .option("startingVersion", start_version).option("endingVersion", end_version))
-        return self.tables.read(reader, ref)
+        frame = self.tables.read(reader, ref)
+        if columns is None:
+            return frame
+        wanted = list(dict.fromkeys([*columns, *CHANGE_FEED_COLUMNS]))
+        return frame.select(*[frame[c] for c in wanted])
 
     def read_table(self, ref: TableRef, *, version: int | None = None, timestamp: str | None = None,
                    columns: Sequence[str] | None = None) -> Any:

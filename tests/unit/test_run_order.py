@@ -1,0 +1,60 @@
+"""in_run_order: a feed of sorted runs in any order is put in key order without a sort, or refused."""
+
+import random
+
+import pyarrow as pa
+
+from lakehouse.engines.embedded.engine import in_run_order
+
+
+def table_of_batches(*batches: list[tuple[int, int]]) -> pa.Table:
+    """One record batch per list of (key, line) rows, as a multi-file change feed arrives."""
+    return pa.Table.from_batches([
+        pa.record_batch({"k": [k for k, _ in rows], "n": [n for _, n in rows], "v": [f"{k}-{n}" for k, n in rows]})
+        for rows in batches
+    ])
+
+
+def rows(table: pa.Table) -> list[tuple[int, int]]:
+    return list(zip(table.column("k").to_pylist(), table.column("n").to_pylist()))
+
+
+def test_sorted_input_comes_back_as_it_is():
+    table = table_of_batches([(1, 1), (1, 2), (2, 1)], [(3, 1)])
+    assert in_run_order(table, ["k", "n"]) is table
+
+
+def test_interleaved_file_batches_are_put_in_order_with_their_payload():
+    a = [(k, 1) for k in range(0, 100)]
+    b = [(k, 1) for k in range(100, 200)]
+    table = table_of_batches(b[:50], a[:50], b[50:], a[50:])
+    ordered = in_run_order(table, ["k", "n"])
+    assert rows(ordered) == sorted(rows(table))
+    assert ordered.column("v").to_pylist() == [f"{k}-{n}" for k, n in rows(ordered)]
+
+
+def test_a_batch_joining_the_tail_of_one_file_to_the_head_of_another_is_split():
+    # [10..19] + [50..54] arrive in one batch, [20..49] and [55..59] in others: no descent marks the seam.
+    table = table_of_batches([(k, 1) for k in [*range(10, 20), *range(50, 55)]],
+                             [(k, 1) for k in range(20, 50)], [(k, 1) for k in range(55, 60)])
+    ordered = in_run_order(table, ["k", "n"])
+    assert rows(ordered) == sorted(rows(table))
+
+
+def test_second_key_column_breaks_ties():
+    table = table_of_batches([(2, 1), (2, 3)], [(1, 5), (2, 2)])
+    ordered = in_run_order(table, ["k", "n"])
+    assert rows(ordered) == [(1, 5), (2, 1), (2, 2), (2, 3)]
+
+
+def test_shuffled_rows_are_refused_or_correct():
+    keys = list(range(5000))
+    random.Random(7).shuffle(keys)
+    table = table_of_batches([(k, 1) for k in keys])
+    ordered = in_run_order(table, ["k", "n"])
+    assert ordered is None or rows(ordered) == sorted(rows(table))
+
+
+def test_null_keys_are_refused():
+    table = pa.table({"k": [2, None, 1], "n": [1, 1, 1]})
+    assert in_run_order(table, ["k", "n"]) is None
