@@ -18,7 +18,7 @@ Spark driver, which has no such loop for batch-style flows, uses run_available.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from lakehouse.checkpoints import CheckpointLog, PlannedBatch
 from lakehouse.faults import crashpoint
@@ -33,7 +33,8 @@ class ChangeFeedSource(Protocol):
 
     def table_version(self, ref: TableRef) -> int | None: ...
 
-    def read_changes(self, ref: TableRef, start_version: int, end_version: int) -> Any: ...
+    def read_changes(self, ref: TableRef, start_version: int, end_version: int,
+                     columns: Sequence[str] | None = None) -> Any: ...
 
 
 Feeds = dict[TableRef, Any]
@@ -60,21 +61,25 @@ def plan_inputs(engine: ChangeFeedSource, spec: TableSpec, log_: CheckpointLog, 
     return log_.plan(log_.next_batch_id(), {"inputs": inputs, "upstream": str(spec.upstream[0]), **first})
 
 
-def batch_inputs(engine: ChangeFeedSource, planned: PlannedBatch) -> tuple[Feeds, Versions]:
-    """Each input's change rows for the planned range (None: nothing new) and the version to read it as of."""
+def batch_inputs(engine: ChangeFeedSource, planned: PlannedBatch,
+                 columns: Mapping[TableRef, Sequence[str]] | None = None) -> tuple[Feeds, Versions]:
+    """Each input's change rows for the planned range (None: nothing new) and the version to read it as of.
+
+    `columns` names, per input, the columns the strategy reads from its feed (all when absent)."""
     feeds: Feeds = {}
     versions: Versions = {}
     for name, entry in planned.payload["inputs"].items():
         ref = TableRef.parse(name)
         start, end = entry["start_version"], entry["end_version"]
         versions[ref] = end
-        feeds[ref] = engine.read_changes(ref, start, end) if start <= end else None
+        wanted = (columns or {}).get(ref)
+        feeds[ref] = engine.read_changes(ref, start, end, columns=wanted) if start <= end else None
     return feeds, versions
 
 
 def run_multi_input_batch(engine: Any, spec: TableSpec, planned: PlannedBatch,
                           execute: BatchExecutor | None = None) -> BatchResult:
-    feeds, versions = batch_inputs(engine, planned)
+    feeds, versions = batch_inputs(engine, planned, STRATEGIES[Kind.FACT].feed_columns(engine, spec))
     if execute is None:
         result = STRATEGIES[Kind.FACT].process_batch(engine, spec, feeds, versions, planned.batch_id)
     else:

@@ -38,7 +38,7 @@ class FakeFeeds:
     def table_version(self, ref: TableRef) -> int | None:
         return len(self.commits[ref]) - 1 if ref in self.commits else None
 
-    def read_changes(self, ref: TableRef, start_version: int, end_version: int):
+    def read_changes(self, ref: TableRef, start_version: int, end_version: int, columns=None):
         self.reads.append((ref, start_version, end_version))
         rows = [(key, version) for version in range(start_version, end_version + 1)
                 for key in self.commits[ref][version]]
@@ -101,6 +101,9 @@ class RecordingFact:
 
     def __init__(self) -> None:
         self.calls: list[dict] = []
+
+    def feed_columns(self, engine, spec):
+        return {}
 
     def process_batch(self, engine, spec, feeds, versions, batch_id):
         self.calls.append({

@@ -96,6 +96,12 @@ class EngineAdapter(abc.ABC):
     ) -> Any:
         """The table now, or as of a version or timestamp (time travel)."""
 
+    def table_row_count(self, ref: TableRef, *, version: int | None = None) -> int:
+        """Rows in the table (as of `version`). This default counts a one-column read; an engine
+        overrides it to answer from table metadata."""
+        first = self.table_columns(ref)[0][0]
+        return self.row_count(self.read_table(ref, version=version, columns=[first]))
+
     def read_matching(
         self, ref: TableRef, keys: Any, key_columns: Sequence[str], *, version: int | None = None,
         columns: Sequence[str] | None = None,

@@ -7,6 +7,7 @@ business date. Everything names columns and tables only; no engine, no SQL diale
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from lakehouse.errors import ConfigError
@@ -55,6 +56,15 @@ class FactRules:
     def inputs(self) -> tuple[TableRef, ...]:
         """The tables whose change feeds drive the fact, in the order a spec lists them as upstream."""
         return (self.header, self.lines, self.dimension.table)
+
+    def referenced(self, alias: str) -> tuple[str, ...]:
+        """The columns of the header (`h`) or line (`l`) rows that the fact's expressions read, with
+        the join keys, so a batch reads those columns and not every column of the tables."""
+        pattern = re.compile(rf"\b{re.escape(alias)}\.([A-Za-z_][A-Za-z0-9_]*)")
+        keys = ((self.header_key, self.dimension.fact_key, self.dimension.as_of) if alias == "h"
+                else (self.line_header_key,))
+        found = [name for column in self.columns for name in pattern.findall(column.expression)]
+        return tuple(dict.fromkeys([*keys, *found]))
 
 
 def fact_rules(spec: TableSpec) -> FactRules:
