@@ -7,9 +7,13 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import pyarrow as pa
+
 from lakehouse.engines.base import EngineAdapter
-from lakehouse.flows import BatchResult, open_batch, with_sequence_column, write_batch
-from lakehouse.spec.model import DATE_ADDED, HASH_VALUE, TableRef, TableSpec
+from lakehouse.flows import BatchResult, open_batch, write_batch
+from lakehouse.spec.model import (
+    DATE_ADDED, END_DATE, HASH_VALUE, IS_CURRENT, IS_INFERRED, START_DATE, TableRef, TableSpec,
+)
 from lakehouse.strategies import scd1, scd2_history
 from lakehouse.strategies.scd2 import TARGET_ID
 
@@ -21,8 +25,37 @@ def aligned(engine: EngineAdapter, relation: Any, present: Sequence[str], wanted
     return engine.sql(f"SELECT {', '.join(select)} FROM r", {"r": relation})
 
 
+def max_from_file_statistics(engine: EngineAdapter, ref: TableRef, column: str) -> int | None:
+    """The column's maximum from the Delta log's per-file statistics (no data file is read), or None
+    when the engine has no Delta log to ask or a file lacks the statistic."""
+    delta_table = getattr(engine, "delta_table", None)
+    if not callable(delta_table):
+        return None
+    table = delta_table(ref)
+    if table is None:
+        return None
+    files = pa.table(table.get_add_actions(flatten=True))
+    if files.num_rows == 0:
+        return 0
+    needed = (f"max.{column}", f"null_count.{column}", "num_records")
+    if any(name not in files.column_names for name in needed):
+        return None
+    top, nulls, rows = (files.column(name).to_pylist() for name in needed)
+    # A file without the statistic (not collected) must be scanned; one whose column is all NULL has none.
+    if any(m is None and (n is None or r is None or n != r) for m, n, r in zip(top, nulls, rows)):
+        return None
+    return max((int(m) for m in top if m is not None), default=0)
+
+
 def max_surrogate(engine: EngineAdapter, ref: TableRef, surrogate_key: str) -> int:
-    """The highest surrogate key ever assigned: new ones continue above it, so none is reused."""
+    """The highest surrogate key ever assigned: new ones continue above it, so none is reused.
+
+    From the file statistics when the engine has them (a batch's cost then does not grow with the
+    table), else by reading the key column.
+    """
+    from_statistics = max_from_file_statistics(engine, ref, surrogate_key)
+    if from_statistics is not None:
+        return from_statistics
     keys = engine.read_table(ref, columns=[surrogate_key])
     top = engine.sql(f"SELECT coalesce(max({engine.dialect.quote(surrogate_key)}), 0) AS m FROM k", {"k": keys})
     return int(engine.first_value(top))
@@ -34,19 +67,37 @@ def process_history_batch(
     result, txn = open_batch(engine, spec, batch_id, engine.row_count(changes))
     if result.skipped_as_replay:
         return result
-    changes, upstream_columns = with_sequence_column(engine, spec, changes, upstream_columns)
+    assert spec.sequence_by
+    q = engine.dialect.quote
+    source_view = "changes"
+    if spec.sequence_by not in dict(upstream_columns):
+        # No effective time in the feed yet: NULL, as flows.with_sequence_column adds it, but inside
+        # the events query instead of a query (and a copy of the batch) of its own.
+        source_view = (f"(SELECT *, CAST(NULL AS {engine.dialect.sql_type('timestamp')}) AS {q(spec.sequence_by)} "
+                       "FROM changes) AS dated_changes")
+        upstream_columns = [*upstream_columns, (spec.sequence_by, "timestamp")]
     business = [(n, t) for n, t in scd1.business_columns(spec, upstream_columns) if n != HASH_VALUE]
     present = set(engine.column_names(changes))
     arrival = [c for c in scd2_history.ARRIVAL_COLUMNS if c in present]
-    events = engine.sql(scd2_history.events_sql(engine.dialect, spec, business, arrival, DATE_ADDED),
-                        {"changes": changes})
+    events = engine.sql(
+        scd2_history.events_sql(engine.dialect, spec, business, arrival, DATE_ADDED, source_view=source_view),
+        {"changes": changes},
+    )
     result.details["events"] = engine.row_count(events)
     dim_columns = scd2_history.history_columns(spec, business)
     target_exists = engine.table_version(spec.ref) is not None
+    kept: list[str] = []
     if target_exists:
-        stored = engine.read_matching(spec.ref, events, spec.keys)
-        existing = aligned(engine, stored, engine.column_names(stored), dim_columns)
         assert spec.surrogate_key
+        # Only what the timeline needs: a stored version's attributes never change (the MERGE keeps
+        # them), and the wide text columns were most of the read.
+        stored_columns = [n for n, _ in engine.table_columns(spec.ref)]
+        needed = {spec.surrogate_key, *spec.keys, HASH_VALUE, spec.sequence_by, START_DATE, END_DATE, IS_CURRENT,
+                  IS_INFERRED}
+        read = [n for n in stored_columns if n in needed]
+        kept = [n for n in stored_columns if n not in needed]
+        stored = engine.read_matching(spec.ref, events, spec.keys, columns=read)
+        existing = aligned(engine, stored, read, dim_columns)
         top = max_surrogate(engine, spec.ref, spec.surrogate_key)
     else:
         existing = aligned(engine, engine.sql("SELECT * FROM e WHERE FALSE", {"e": events}), [], dim_columns)
@@ -54,7 +105,6 @@ def process_history_batch(
     staged = engine.sql(
         scd2_history.rebuild_sql(engine.dialect, spec, business, top), {"events": events, "existing": existing}
     )
-    q = engine.dialect.quote
     names = [n for n, _ in dim_columns]
     new_versions = engine.sql(f"SELECT {engine.dialect.column_list(names)} FROM s WHERE {q(TARGET_ID)} IS NULL",
                               {"s": staged})
@@ -63,5 +113,5 @@ def process_history_batch(
     result.details["versions_corrected"] = result.rows_written - result.details["versions_added"]
     if result.rows_written == 0:
         return result
-    plan = scd2_history.merge_plan(engine.dialect, spec, names) if target_exists else None
+    plan = scd2_history.merge_plan(engine.dialect, spec, names, kept) if target_exists else None
     return write_batch(engine, spec, txn, result, merge_source=staged, plan=plan, first_rows=new_versions)

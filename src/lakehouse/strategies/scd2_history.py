@@ -44,6 +44,9 @@ from lakehouse.strategies.sql import Dialect
 EVENT_TIME = "__event_time"
 START_CANDIDATE = "__start_candidate"
 ARRIVAL = "__arrival"
+# TRUE on a merge row that is a stored version: its attributes are the stored ones, so a MERGE can
+# keep the target's values and the batch need not read them (see merge_plan's kept_columns).
+FROM_STORED = "__from_stored"
 UNDATED_EFFECTIVE_TIME = "undated_effective_time"
 # The columns that tell arrival order in a bronze change feed, most significant first.
 ARRIVAL_COLUMNS = (COMMIT_VERSION, SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW)
@@ -121,6 +124,9 @@ def rebuild_sql(
 
     `events_view` is events_sql's output; `existing_view` the dimension's rows of the keys in it
     (and no others), with history_columns. Only rows that differ from what is stored come out.
+    A stored version comes out with the business values of `existing_view` and FROM_STORED TRUE:
+    only its validity (start, end, is_current) and effective time can change, so `existing_view`
+    may hold NULL for attributes it did not read (merge_plan's kept_columns keeps the stored ones).
     """
     assert spec.surrogate_key and spec.sequence_by
     q = dialect.quote
@@ -202,20 +208,32 @@ numbered AS (
 )
 SELECT CAST(coalesce(n.__kept_sk, n.__new_sk) AS BIGINT) AS {sk}, {final_names}, n.{hv},
        CAST(n.__start AS {ts}) AS {q(START_DATE)}, CAST(n.__end AS {ts}) AS {q(END_DATE)},
-       n.__end IS NULL AS {q(IS_CURRENT)}, FALSE AS {q(IS_INFERRED)}, CAST(n.__kept_sk AS BIGINT) AS {q(TARGET_ID)}
+       n.__end IS NULL AS {q(IS_CURRENT)}, FALSE AS {q(IS_INFERRED)}, CAST(n.__kept_sk AS BIGINT) AS {q(TARGET_ID)},
+       n.__origin = 0 AS {FROM_STORED}
 FROM numbered n LEFT JOIN {existing_view} x ON x.{sk} = n.__kept_sk
 WHERE {changed}
 """
 
 
-def merge_plan(dialect: Dialect, spec: TableSpec, columns: Sequence[str]) -> MergePlan:
-    """Stored versions are corrected in place (every column: an inferred member gets its attributes)."""
+def merge_plan(
+    dialect: Dialect, spec: TableSpec, columns: Sequence[str], kept_columns: Sequence[str] = ()
+) -> MergePlan:
+    """Stored versions are corrected in place (every column: an inferred member gets its attributes).
+
+    `kept_columns` (stored columns the batch did not read) keep the target's value when the merge
+    row is a stored version (FROM_STORED); an inferred member taken over gets the source's.
+    """
     q = dialect.quote
     assignments = {column: f"s.{q(column)}" for column in columns}
+    kept = set(kept_columns)
+    updates = {
+        c: f"CASE WHEN s.{FROM_STORED} THEN t.{q(c)} ELSE {v} END" if c in kept else v
+        for c, v in assignments.items() if c != spec.surrogate_key
+    }
     return MergePlan(
         on=f"t.{q(spec.surrogate_key)} = s.{q(TARGET_ID)}",
         update_condition=None,
-        update_set={c: v for c, v in assignments.items() if c != spec.surrogate_key},
+        update_set=updates,
         insert_values=assignments,
         insert_condition=f"s.{q(TARGET_ID)} IS NULL",
     )

@@ -1,0 +1,118 @@
+"""The SCD2-with-effective-time batch: max surrogate from file statistics, and a MERGE that keeps the
+attributes of stored versions the batch did not read."""
+
+import datetime as dt
+
+import pyarrow as pa
+import pytest
+
+from lakehouse.config import Settings
+from lakehouse.engines.base import Transaction
+from lakehouse.engines.embedded.engine import EmbeddedEngine
+import lakehouse.flows  # noqa: F401,I001 (first: flow_history and flow_fact import each other through it)
+from lakehouse.flow_history import max_from_file_statistics, max_surrogate, process_history_batch
+from lakehouse.spec.pipelines import DIM_CUSTOMER
+from lakehouse.spec.model import TableRef
+from lakehouse.strategies import scd2_history
+from lakehouse.strategies.sql import DUCKDB
+
+REF = TableRef("gold", "keys")
+WHEN = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def engine(tmp_path):
+    return EmbeddedEngine(Settings.load(landing=str(tmp_path / "landing"), warehouse=str(tmp_path / "warehouse")))
+
+
+def append(engine, keys, batch_id):
+    engine.append(REF, pa.table({"sk": pa.array(keys, pa.int64())}), Transaction("test", batch_id), properties={},
+                  evolve_schema=False)
+
+
+class WithoutDeltaLog:
+    """An engine that cannot hand out its Delta log: the key column is read instead."""
+
+    def __init__(self, engine):
+        self._engine = engine
+        self.dialect = engine.dialect
+
+    def __getattr__(self, name):
+        if name == "delta_table":
+            raise AttributeError(name)
+        return getattr(self._engine, name)
+
+
+def test_max_surrogate_from_file_statistics_matches_a_scan(engine):
+    append(engine, [1, 2, 3], 1)
+    append(engine, [12, None, 10], 2)
+    append(engine, [None], 3)  # a file whose key column is all NULL has no maximum, and is no reason to scan
+    assert max_from_file_statistics(engine, REF, "sk") == 12
+    assert max_surrogate(engine, REF, "sk") == 12
+    assert max_surrogate(WithoutDeltaLog(engine), REF, "sk") == 12
+
+
+def test_a_file_without_statistics_means_a_scan():
+    class Log:
+        def get_add_actions(self, flatten):
+            return pa.table({"num_records": [3, 2], "null_count.sk": [0, None], "max.sk": pa.array([3, None], pa.int64())})
+
+    class Engine:
+        def delta_table(self, ref):
+            return Log()
+
+    assert max_from_file_statistics(Engine(), REF, "sk") is None
+
+
+def test_merge_plan_keeps_unread_attributes_of_stored_versions_only():
+    plan = scd2_history.merge_plan(DUCKDB, DIM_CUSTOMER, ["dim_customer_id", "c_custkey", "c_name", "end_date"],
+                                   kept_columns=["c_name"])
+    assert plan.update_set["c_name"] == f'CASE WHEN s.{scd2_history.FROM_STORED} THEN t."c_name" ELSE s."c_name" END'
+    assert plan.update_set["end_date"] == 's."end_date"'
+    assert "dim_customer_id" not in plan.update_set
+    assert plan.insert_values["c_name"] == 's."c_name"'
+
+
+def feed(rows):
+    """A bronze change feed of customers: (key, name, address, effective time or None)."""
+    n = len(rows)
+    return pa.table({
+        "c_custkey": pa.array([r[0] for r in rows], pa.int64()), "c_name": [r[1] for r in rows],
+        "c_address": [r[2] for r in rows],
+        "c_updated_at": pa.array([r[3] for r in rows], pa.timestamp("us", tz="UTC")),
+        "date_added": [WHEN] * n, "source_filename": ["f.csv"] * n, "source_file_modified": [WHEN] * n,
+        "source_row": list(range(2, n + 2)), "_change_type": ["insert"] * n, "_commit_version": [1] * n,
+    })
+
+
+UPSTREAM = [("c_custkey", "bigint"), ("c_name", "string"), ("c_address", "string"), ("c_updated_at", "timestamp"),
+            ("date_added", "timestamp"), ("source_filename", "string"), ("source_file_modified", "timestamp"),
+            ("source_row", "bigint")]
+
+
+def test_corrected_stored_versions_keep_their_attributes(engine):
+    import dataclasses
+
+    spec = dataclasses.replace(DIM_CUSTOMER, tracked_columns=("c_name", "c_address"))
+    # The initial load has no effective time column at all (added as NULL in the events query).
+    undated = feed([(1, "Ann", "Old Street", None), (2, "Bob", "Elm Road", None)]).drop_columns(["c_updated_at"])
+    no_time = [c for c in UPSTREAM if c[0] != "c_updated_at"]
+    process_history_batch(engine, spec, undated, no_time, 1)
+    process_history_batch(engine, spec, feed([(1, "Ann", "New Avenue", dt.datetime(2025, 1, 1))]), UPSTREAM, 2)
+    # Arrives late: between the two stored versions, whose ends and starts are corrected in place.
+    result = process_history_batch(engine, spec, feed([(1, "Ann", "Late Lane", dt.datetime(2024, 6, 1))]),
+                                   UPSTREAM, 3)
+    assert result.details == {"events": 1, "versions_added": 1, "versions_corrected": 1}
+    rows = sorted(engine.read_table(spec.ref).to_pylist(), key=lambda r: r["dim_customer_id"])
+    assert [(r["dim_customer_id"], r["c_custkey"], r["c_name"], r["c_address"], r["is_current"]) for r in rows] == [
+        (1, 1, "Ann", "Old Street", False),
+        (2, 2, "Bob", "Elm Road", True),
+        (3, 1, "Ann", "New Avenue", True),
+        (4, 1, "Ann", "Late Lane", False),
+    ]
+    assert rows[0]["end_date"] == rows[3]["start_date"]
+    assert rows[3]["end_date"] == rows[2]["start_date"]
+    assert "__from_stored" not in engine.read_table(spec.ref).column_names
+    # A replay of the last batch is skipped by its app transaction.
+    assert process_history_batch(engine, spec, feed([(1, "Ann", "Late Lane", dt.datetime(2024, 6, 1))]),
+                                 UPSTREAM, 3).skipped_as_replay
