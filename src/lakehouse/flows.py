@@ -138,9 +138,9 @@ class Scd1Upsert:
             return result
         changes, upstream_columns = with_sequence_column(engine, spec, changes, upstream_columns)
         columns = scd1.business_columns(spec, upstream_columns)
-        duplicates = engine.first_value(engine.sql(scd1.duplicate_keys_sql(engine.dialect, spec), {"changes": changes}))
+        duplicates = engine.has_duplicate_keys(changes, spec.keys)
         deduped = engine.sql(
-            scd1.dedup_sql(engine.dialect, spec, columns, now_iso(), has_duplicate_keys=bool(duplicates)),
+            scd1.dedup_sql(engine.dialect, spec, columns, now_iso(), has_duplicate_keys=duplicates),
             {"changes": changes},
         )
         result.details["rows_after_dedup"] = engine.row_count(deduped)

@@ -1,10 +1,13 @@
-"""in_run_order: a feed of sorted runs in any order is put in key order without a sort, or refused."""
+"""Key-order shortcuts of the embedded engine: a feed of sorted runs is put in key order without a
+sort (or refused), and duplicate keys of a sorted feed are found by comparing neighbours."""
 
 import random
 
 import pyarrow as pa
+import pytest
 
-from lakehouse.engines.embedded.engine import in_run_order
+from lakehouse.config import Settings
+from lakehouse.engines.embedded.engine import EmbeddedEngine, in_run_order
 
 
 def table_of_batches(*batches: list[tuple[int, int]]) -> pa.Table:
@@ -58,3 +61,20 @@ def test_shuffled_rows_are_refused_or_correct():
 def test_null_keys_are_refused():
     table = pa.table({"k": [2, None, 1], "n": [1, 1, 1]})
     assert in_run_order(table, ["k", "n"]) is None
+
+
+@pytest.fixture
+def engine(tmp_path) -> EmbeddedEngine:
+    return EmbeddedEngine(Settings(landing=str(tmp_path / "landing"), warehouse=str(tmp_path / "warehouse")))
+
+
+@pytest.mark.parametrize("k, n, expected", [
+    ([1, 1, 2, 3], [1, 2, 1, 1], False),      # sorted, distinct
+    ([1, 1, 2, 3], [1, 1, 1, 1], True),       # sorted, neighbours equal
+    ([3, 1, 2, 1], [1, 1, 1, 1], True),       # unsorted: counted by SQL
+    ([3, 1, 2, 4], [1, 1, 1, 1], False),
+    ([1, None, None], [1, 1, 1], False),      # NULL keys are not duplicates (SQL path)
+    ([1], [1], False),
+])
+def test_duplicate_keys(engine, k, n, expected):
+    assert engine.has_duplicate_keys(pa.table({"k": k, "n": n}), ["k", "n"]) is expected

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from lakehouse.spec.model import TableRef
-from lakehouse.strategies.scd1 import MergePlan
+from lakehouse.strategies.scd1 import MergePlan, duplicate_keys_sql
 from lakehouse.strategies.sql import Dialect
 
 
@@ -62,6 +62,10 @@ class EngineAdapter(abc.ABC):
     def first_value(self, relation: Any) -> Any:
         """The first column of the first row, for scalar queries. Arrow relations by default."""
         return relation.column(0)[0].as_py()
+
+    def has_duplicate_keys(self, relation: Any, keys: Sequence[str]) -> bool:
+        """Whether a non-NULL key occurs more than once in `relation`."""
+        return bool(self.first_value(self.sql(duplicate_keys_sql(self.dialect, list(keys), "r"), {"r": relation})))
 
     def cluster(self, relation: Any, columns: Sequence[str]) -> Any:
         """`relation` sorted by `columns`, so written files hold narrow key ranges. An engine that can

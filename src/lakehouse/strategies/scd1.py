@@ -82,10 +82,10 @@ def dedup_sql(
     )
 
 
-def duplicate_keys_sql(dialect: Dialect, spec: TableSpec, source_view: str = "changes") -> str:
+def duplicate_keys_sql(dialect: Dialect, key_columns: Sequence[str], source_view: str = "changes") -> str:
     """How many keys occur more than once in the batch (a single value)."""
-    keys = dialect.column_list(spec.keys)
-    not_null_keys = " AND ".join(f"{dialect.quote(k)} IS NOT NULL" for k in spec.keys)
+    keys = dialect.column_list(list(key_columns))
+    not_null_keys = " AND ".join(f"{dialect.quote(k)} IS NOT NULL" for k in key_columns)
     return (
         f"SELECT count(*) AS duplicate_keys FROM (SELECT {keys} FROM {source_view} WHERE {not_null_keys} "
         f"GROUP BY {keys} HAVING count(*) > 1) d"

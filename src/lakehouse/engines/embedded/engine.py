@@ -196,6 +196,22 @@ class EmbeddedEngine(EngineAdapter):
     def column_names(self, relation: pa.Table) -> list[str]:
         return list(relation.column_names)
 
+    def has_duplicate_keys(self, relation: pa.Table, keys: Sequence[str]) -> bool:
+        """A relation already in key order has a duplicate only in two neighbouring rows: comparing
+        them takes milliseconds where grouping 6M lineitem keys took 0.6-1 s."""
+        try:
+            in_order = _descents(relation, keys) is None
+        except pa.ArrowNotImplementedError:
+            in_order = False
+        if not in_order:
+            return super().has_duplicate_keys(relation, keys)
+        same = None
+        for name in keys:
+            column = relation.column(name)
+            equal = pc.equal(column.slice(0, len(column) - 1), column.slice(1))
+            same = equal if same is None else pc.and_(same, equal)
+        return bool(pc.any(same).as_py()) if same is not None and len(same) else False
+
     def cluster(self, relation: pa.Table, columns: Sequence[str]) -> pa.Table:
         """`relation` in `columns` order, sorted only when moving whole sorted runs cannot order it
         (sorting 6M lineitem rows with their payload took 8 s; checking and moving runs, milliseconds)."""
