@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import pyarrow as pa
-
 from lakehouse.engines.base import EngineAdapter
 from lakehouse.flows import BatchResult, open_batch, write_batch
 from lakehouse.spec.model import (
@@ -25,40 +23,10 @@ def aligned(engine: EngineAdapter, relation: Any, present: Sequence[str], wanted
     return engine.sql(f"SELECT {', '.join(select)} FROM r", {"r": relation})
 
 
-def max_from_file_statistics(engine: EngineAdapter, ref: TableRef, column: str) -> int | None:
-    """The column's maximum from the Delta log's per-file statistics (no data file is read), or None
-    when the engine has no Delta log to ask or a file lacks the statistic."""
-    delta_table = getattr(engine, "delta_table", None)
-    if not callable(delta_table):
-        return None
-    table = delta_table(ref)
-    if table is None:
-        return None
-    files = pa.table(table.get_add_actions(flatten=True))
-    if files.num_rows == 0:
-        return 0
-    needed = (f"max.{column}", f"null_count.{column}", "num_records")
-    if any(name not in files.column_names for name in needed):
-        return None
-    top, nulls, rows = (files.column(name).to_pylist() for name in needed)
-    # A file without the statistic (not collected) must be scanned; one whose column is all NULL has none.
-    if any(m is None and (n is None or r is None or n != r) for m, n, r in zip(top, nulls, rows)):
-        return None
-    return max((int(m) for m in top if m is not None), default=0)
-
-
 def max_surrogate(engine: EngineAdapter, ref: TableRef, surrogate_key: str) -> int:
-    """The highest surrogate key ever assigned: new ones continue above it, so none is reused.
-
-    From the file statistics when the engine has them (a batch's cost then does not grow with the
-    table), else by reading the key column.
-    """
-    from_statistics = max_from_file_statistics(engine, ref, surrogate_key)
-    if from_statistics is not None:
-        return from_statistics
-    keys = engine.read_table(ref, columns=[surrogate_key])
-    top = engine.sql(f"SELECT coalesce(max({engine.dialect.quote(surrogate_key)}), 0) AS m FROM k", {"k": keys})
-    return int(engine.first_value(top))
+    """The highest surrogate key ever assigned: new ones continue above it, so none is reused."""
+    top = engine.max_value(ref, surrogate_key)
+    return 0 if top is None else int(top)
 
 
 def process_history_batch(

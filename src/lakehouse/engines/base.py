@@ -106,6 +106,12 @@ class EngineAdapter(abc.ABC):
         first = self.table_columns(ref)[0][0]
         return self.row_count(self.read_table(ref, version=version, columns=[first]))
 
+    def max_value(self, ref: TableRef, column: str) -> Any:
+        """The largest non-NULL value of `column` (None for none). This default scans the column; an
+        engine overrides it to answer from file statistics, so a batch's cost does not grow with the table."""
+        values = self.read_table(ref, columns=[column])
+        return self.first_value(self.sql(f"SELECT max({self.dialect.quote(column)}) FROM v", {"v": values}))
+
     def read_matching(
         self, ref: TableRef, keys: Any, key_columns: Sequence[str], *, version: int | None = None,
         columns: Sequence[str] | None = None,

@@ -286,13 +286,30 @@ class EmbeddedEngine(EngineAdapter):
 
     def table_row_count(self, ref: TableRef, *, version: int | None = None) -> int:
         """From the Delta log's per-file record counts; a count of the rows when a file has none."""
-        table = self.delta_table(ref, version=version)
-        if table is None:
-            raise LakehouseError(f"Table {ref} does not exist at {self.table_uri(ref)}.")
-        counts = pa.table(table.get_add_actions(flatten=True)).column("num_records")
+        counts = self._file_statistics(ref, version).column("num_records")
         if counts.null_count:
             return super().table_row_count(ref, version=version)
         return int(pc.sum(counts).as_py() or 0)
+
+    def max_value(self, ref: TableRef, column: str) -> Any:
+        """From the Delta log's per-file `max` statistics, no data file read; a scan when a file with
+        values lacks the statistic (a file whose column is all NULL has none, and needs none)."""
+        files = self._file_statistics(ref)
+        needed = (f"max.{column}", f"null_count.{column}", "num_records")
+        if files.num_rows == 0:
+            return None
+        if any(name not in files.column_names for name in needed):
+            return super().max_value(ref, column)
+        top, nulls, rows = (files.column(name).to_pylist() for name in needed)
+        if any(m is None and (n is None or r is None or n != r) for m, n, r in zip(top, nulls, rows)):
+            return super().max_value(ref, column)
+        return max((m for m in top if m is not None), default=None)
+
+    def _file_statistics(self, ref: TableRef, version: int | None = None) -> pa.Table:
+        table = self.delta_table(ref, version=version)
+        if table is None:
+            raise LakehouseError(f"Table {ref} does not exist at {self.table_uri(ref)}.")
+        return pa.table(table.get_add_actions(flatten=True))
 
     def read_matching(
         self, ref: TableRef, keys: pa.Table, key_columns: Sequence[str], *, version: int | None = None,
