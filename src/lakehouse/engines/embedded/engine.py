@@ -319,6 +319,12 @@ class EmbeddedEngine(EngineAdapter):
         table = self.delta_table(ref, version=version)
         if table is None:
             raise LakehouseError(f"Table {ref} does not exist at {self.table_uri(ref)}.")
+        files = self._plain_parquet_files(table)
+        if files:
+            try:
+                return self._read_matching_parquet(files, keys, key_columns, columns)
+            except duckdb.BinderException:
+                pass  # a column in the table's schema that no data file has yet: the Delta reader fills it
         first = key_columns[0]
         wanted = pc.unique(keys.column(first).drop_null())
         dataset = table.to_pyarrow_dataset()
@@ -331,6 +337,36 @@ class EmbeddedEngine(EngineAdapter):
             return candidates
         match = " AND ".join(f"k.{DUCKDB.quote(c)} = t.{DUCKDB.quote(c)}" for c in key_columns)
         return self.sql(f"SELECT t.* FROM t WHERE EXISTS (SELECT 1 FROM k WHERE {match})", {"t": candidates, "k": keys})
+
+    def _plain_parquet_files(self, table: DeltaTable) -> list[str] | None:
+        """The table's data files when DuckDB can read them as plain Parquet: on local disk (DuckDB has
+        no S3 client without an extension), not partitioned, no column mapping, no deletion vectors."""
+        if self.storage_options is not None:
+            return None
+        metadata = table.metadata()
+        if metadata.partition_columns or metadata.configuration.get("delta.columnMapping.mode", "none") != "none":
+            return None
+        if "deletionVectors" in (table.protocol().reader_features or []):
+            return None
+        return table.file_uris()
+
+    def _read_matching_parquet(self, files: list[str], keys: pa.Table, key_columns: Sequence[str],
+                               columns: Sequence[str] | None) -> pa.Table:
+        """DuckDB's Parquet reader decodes the other columns only for matching rows: a narrow read of
+        1,500 keys at SF10 took 0.11 s against 0.47 s through the pyarrow dataset (helper's measurement)."""
+        q = DUCKDB.quote
+        select = ", ".join(f"t.{q(c)}" for c in columns) if columns else "t.*"
+        match = " AND ".join(f"k.{q(c)} = t.{q(c)}" for c in key_columns)
+        con = self.connection
+        con.register("__keys", keys)
+        try:
+            return con.sql(
+                f"SELECT {select} FROM read_parquet($files, union_by_name = true) t "
+                f"WHERE EXISTS (SELECT 1 FROM __keys k WHERE {match})",
+                params={"files": files},
+            ).to_arrow_table()
+        finally:
+            con.unregister("__keys")
 
     def dataset(self, ref: TableRef):
         """A lazily scanned view of the table, for DuckDB to push projections and filters into."""

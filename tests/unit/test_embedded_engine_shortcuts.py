@@ -1,5 +1,6 @@
-"""Key-order shortcuts of the embedded engine: a feed of sorted runs is put in key order without a
-sort (or refused), and duplicate keys of a sorted feed are found by comparing neighbours."""
+"""Shortcuts of the embedded engine: a feed of sorted runs is put in key order without a sort (or
+refused), duplicate keys of a sorted feed are found by comparing neighbours, and read_matching reads
+Parquet through DuckDB with the same result as the Delta reader."""
 
 import random
 
@@ -78,3 +79,19 @@ def engine(tmp_path) -> EmbeddedEngine:
 ])
 def test_duplicate_keys(engine, k, n, expected):
     assert engine.has_duplicate_keys(pa.table({"k": k, "n": n}), ["k", "n"]) is expected
+
+
+def test_read_matching_reads_parquet_directly_and_fills_columns_added_later(engine):
+    from lakehouse.engines.base import Transaction
+    from lakehouse.spec.model import TableRef
+
+    ref = TableRef("silver", "t")
+    engine.append(ref, pa.table({"k": [1, 2, 3], "v": ["a", "b", "c"]}), Transaction("t", 1), properties={},
+                  evolve_schema=False)
+    engine.append(ref, pa.table({"k": [4, 5], "v": ["d", "e"], "w": [1.5, None]}), Transaction("t", 2),
+                  properties={}, evolve_schema=True)
+    keys = pa.table({"k": [2, 4, 9]})
+    assert engine._plain_parquet_files(engine.delta_table(ref))
+    got = engine.read_matching(ref, keys, ["k"], columns=["k", "v", "w"]).sort_by("k")
+    assert got.to_pylist() == [{"k": 2, "v": "b", "w": None}, {"k": 4, "v": "d", "w": 1.5}]
+    assert engine.read_matching(ref, keys, ["k"], version=0).sort_by("k").to_pylist() == [{"k": 2, "v": "b"}]
