@@ -95,3 +95,7 @@ def test_read_matching_reads_parquet_directly_and_fills_columns_added_later(engi
     got = engine.read_matching(ref, keys, ["k"], columns=["k", "v", "w"]).sort_by("k")
     assert got.to_pylist() == [{"k": 2, "v": "b", "w": None}, {"k": 4, "v": "d", "w": 1.5}]
     assert engine.read_matching(ref, keys, ["k"], version=0).sort_by("k").to_pylist() == [{"k": 2, "v": "b"}]
+    whole = engine.read_table(ref, columns=["k", "w"]).sort_by("k").to_pylist()
+    assert whole == [{"k": 1, "w": None}, {"k": 2, "w": None}, {"k": 3, "w": None}, {"k": 4, "w": 1.5},
+                     {"k": 5, "w": None}]
+    assert engine.read_table(ref, version=0).num_rows == 3
