@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any, Sequence
+from urllib.parse import unquote
 
 import duckdb
 import pyarrow as pa
@@ -32,6 +34,9 @@ def delta_type_name(delta_type: Any) -> str:
 # A hash column is unique random text: the Parquet writer's dictionary attempt on it is wasted work
 # (about a third of the CPU time of writing 3M fact rows).
 WRITER_PROPERTIES = WriterProperties(column_properties={HASH_VALUE: ColumnProperties(dictionary_enabled=False)})
+
+# A longer range of versions is left to the change-feed reader (one query part per commit).
+MAX_COMMITS_READ_DIRECTLY = 200
 
 # More runs than this are not worth a Python sort of their first keys: the data is simply unsorted.
 MAX_RUNS_TO_REORDER = 10_000
@@ -265,9 +270,15 @@ class EmbeddedEngine(EngineAdapter):
     def read_changes(
         self, ref: TableRef, start_version: int, end_version: int, columns: Sequence[str] | None = None
     ) -> pa.Table:
+        table = self._require(ref)
+        appended = self._appended_files(ref, table, start_version, end_version)
+        if appended:
+            try:
+                return self._read_appends(table, appended, columns)
+            except duckdb.BinderException:
+                pass  # a column in the table's schema that no data file has yet: the Delta reader fills it
         # Left as delta-rs hands them out (string_view): DuckDB reads those as they are, and casting a
         # large feed to plain strings copied every value (4.8 s of a 6M-row lineitem feed).
-        table = self._require(ref)
         return pa.RecordBatchReader.from_stream(
             table.load_cdf(starting_version=start_version, ending_version=end_version,
                            columns=None if columns is None else list(dict.fromkeys([*columns, *CHANGE_FEED_COLUMNS])))
@@ -346,6 +357,55 @@ class EmbeddedEngine(EngineAdapter):
             return candidates
         match = " AND ".join(f"k.{DUCKDB.quote(c)} = t.{DUCKDB.quote(c)}" for c in key_columns)
         return self.sql(f"SELECT t.* FROM t WHERE EXISTS (SELECT 1 FROM k WHERE {match})", {"t": candidates, "k": keys})
+
+    def _appended_files(self, ref: TableRef, table: DeltaTable, start: int, end: int
+                        ) -> list[tuple[int, int, list[str]]] | None:
+        """(version, commit time in ms, data files added) for each version of the range, when every
+        commit in it only appended plain Parquet files (a bronze table's feed); None otherwise, and
+        then the Delta change-feed reader answers. Each commit's JSON is read from the local log."""
+        if self._plain_parquet_files(table) is None or end - start > MAX_COMMITS_READ_DIRECTLY:
+            return None
+        versions = []
+        log_dir = f"{self.table_uri(ref)}/_delta_log"
+        for version in range(start, end + 1):
+            try:
+                with open(f"{log_dir}/{version:020d}.json", encoding="utf-8") as commit:
+                    actions = [json.loads(line) for line in commit if line.strip()]
+            except OSError:
+                return None  # cleaned up after a checkpoint
+            timestamp, files = None, []
+            for action in actions:
+                if "commitInfo" in action:
+                    timestamp = action["commitInfo"].get("timestamp")
+                elif "add" in action:
+                    add = action["add"]
+                    if add.get("partitionValues") or add.get("deletionVector") or not add.get("dataChange", True):
+                        return None
+                    files.append(f"{self.table_uri(ref)}/{unquote(add['path'])}")
+                elif set(action) & {"remove", "cdc"}:
+                    return None
+            if timestamp is None:
+                return None
+            if files:
+                versions.append((version, int(timestamp), files))
+        return versions
+
+    def _read_appends(self, table: DeltaTable, appended: list[tuple[int, int, list[str]]],
+                      columns: Sequence[str] | None) -> pa.Table:
+        """The change feed of appends: their files' rows as inserts, with Delta CDF's columns and types.
+        DuckDB reads 6M bronze lineitem rows in a fraction of the change-feed reader's time, as plain strings."""
+        q = DUCKDB.quote
+        names = list(columns) if columns is not None else [f.name for f in table.schema().fields]
+        select = ", ".join(q(name) for name in names)
+        parts, params = [], {}
+        for index, (version, timestamp_ms, files) in enumerate(appended):
+            params[f"files_{index}"] = files
+            parts.append(
+                f"SELECT {select}, 'insert' AS {q('_change_type')}, CAST({version} AS UBIGINT) AS {q('_commit_version')}, "
+                f"make_timestamp({timestamp_ms}::BIGINT * 1000) AS {q('_commit_timestamp')} "
+                f"FROM read_parquet($files_{index}, union_by_name = true)"
+            )
+        return self.connection.sql(" UNION ALL ".join(parts), params=params).to_arrow_table()
 
     def _plain_parquet_files(self, table: DeltaTable) -> list[str] | None:
         """The table's data files when DuckDB can read them as plain Parquet: on local disk (DuckDB has
