@@ -8,7 +8,8 @@ import pyarrow as pa
 import pytest
 
 from lakehouse.config import Settings
-from lakehouse.engines.embedded.engine import EmbeddedEngine, in_run_order
+from lakehouse.engines.embedded.engine import EmbeddedEngine
+from lakehouse.engines.embedded.key_order import in_run_order
 
 
 def table_of_batches(*batches: list[tuple[int, int]]) -> pa.Table:

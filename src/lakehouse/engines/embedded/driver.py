@@ -17,7 +17,8 @@ from lakehouse.checkpoints import CheckpointLog, PlannedBatch
 from lakehouse.engines.base import Transaction
 from lakehouse.engines.embedded import intake
 from lakehouse.engines.embedded.csv_reader import conform, read_csv_text
-from lakehouse.engines.embedded.engine import EmbeddedEngine, in_run_order
+from lakehouse.engines.embedded.engine import EmbeddedEngine
+from lakehouse.engines.embedded.key_order import in_run_order
 from lakehouse.errors import InputFileError, LakehouseError, SchemaEvolutionError
 from lakehouse.faults import crashpoint
 from lakehouse import multi_input
