@@ -40,17 +40,31 @@ def typed_projection_sql(
     `extra_columns` are raw columns not in the schema (rescue mode): they go to _rescued_data.
     A value that does not parse becomes NULL in its column and is kept, as text, in _rescued_data,
     keyed by column name, with the file path, as Auto Loader does.
+
+    Each non-string column is parsed once, in an inner SELECT: its typed value is
+    `CASE WHEN <full match> THEN TRY_CAST END`, which is NULL exactly when the raw text is NULL or
+    does not parse (see `parses`). The outer SELECT rescues a value when its raw text is not NULL but
+    its typed value is, so the pattern match and the cast are not evaluated a second time.
     """
     q = dialect.quote
+    taken = {name.lower() for name, _ in schema} | {name.lower() for name in extra_columns}
+    taken |= {name.lower() for name in (SOURCE_FILENAME, SOURCE_FILE_MODIFIED, SOURCE_ROW, MALFORMED_RECORD)}
+    parsed = []  # the inner SELECT's typed values, next to the raw columns
     select = []
     # (condition, JSON member) pairs: a member is written when its condition holds.
     rescued: list[tuple[str, str]] = []
-    for name, type_name in schema:
+    for index, (name, type_name) in enumerate(schema):
         raw = q(name)
-        ok = parses(dialect, raw, type_name)
-        select.append(f"CASE WHEN {ok} THEN {dialect.try_cast(raw, type_name)} END AS {q(name)}")
-        if type_name != "string":
-            rescued.append((f"NOT {ok}", _member(dialect, name, raw)))
+        pattern = value_pattern(type_name)
+        if pattern is None:
+            select.append(f"CASE WHEN {parses(dialect, raw, type_name)} THEN {dialect.try_cast(raw, type_name)} END "
+                          f"AS {q(name)}")
+            continue
+        alias = _free_name(f"__typed_{index}", taken)
+        parsed.append(f"CASE WHEN {dialect.full_match(raw, pattern)} THEN {dialect.try_cast(raw, type_name)} END "
+                      f"AS {q(alias)}")
+        select.append(f"{q(alias)} AS {q(name)}")
+        rescued.append((f"{raw} IS NOT NULL AND {q(alias)} IS NULL", _member(dialect, name, raw)))
     for name in extra_columns:
         rescued.append((f"{q(name)} IS NOT NULL", _member(dialect, name, q(name))))
     malformed = q(MALFORMED_RECORD)
@@ -66,7 +80,16 @@ def typed_projection_sql(
         q(SOURCE_ROW),
         f"{rescued_sql} AS {q(RESCUED_DATA)}",
     ]
-    return "SELECT " + ",\n       ".join(select) + f"\nFROM {source_view}"
+    inner = "SELECT " + ",\n              ".join(["*", *parsed]) + f"\n       FROM {source_view}"
+    return "SELECT " + ",\n       ".join(select) + f"\nFROM ({inner}) AS {q(_free_name('__parsed', taken))}"
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    """`name`, prefixed with underscores until no column has it (names compare case-insensitively)."""
+    while name.lower() in taken:
+        name = "_" + name
+    taken.add(name.lower())
+    return name
 
 
 def _member(dialect: Dialect, key: str, value_sql: str) -> str:

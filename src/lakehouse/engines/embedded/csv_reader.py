@@ -3,6 +3,8 @@
 Every value stays text here; typing and rescue happen in the ingest SQL, the same for all engines.
 Records with the wrong number of fields and values that are not UTF-8 are kept as malformed
 records (their text goes to _rescued_data._corrupt_record) with their line number.
+A clean file is parsed multi-threaded; a file with such a record is read again by the exact,
+single-threaded path, so the result is the same either way.
 """
 
 from __future__ import annotations
@@ -53,34 +55,15 @@ def read_csv_text(info: FileInfo, data: bytes, delimiter: str = ",") -> RawFile 
     header = read_header(data, delimiter)
     _check_delimiter(info, header, delimiter)
     check_header(header, info.uri)  # before parsing: a name used twice would break the columns
-    malformed: list[tuple[int, str]] = []
-
-    def keep_malformed(row: pacsv.InvalidRow) -> str:
-        malformed.append((row.number, row.text))
-        return "skip"
-
-    as_text = {name: pa.binary() for name in header}
-    try:
-        table = pacsv.read_csv(
-            io.BytesIO(data),
-            read_options=pacsv.ReadOptions(use_threads=False, block_size=64 << 20),
-            parse_options=pacsv.ParseOptions(
-                delimiter=delimiter, invalid_row_handler=keep_malformed, newlines_in_values=True
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types=as_text,
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=False,
-                null_values=[""],
-            ),
-        )
-    except pa.ArrowInvalid as exc:
-        raise InputFileError(
-            f"{info.uri}: cannot be parsed as CSV with delimiter {delimiter!r}: {exc}",
-            hint="fix or remove the file in the landing zone, then run again; files already ingested are kept",
-        ) from exc
+    table = _parse_threaded(data, header, delimiter)
+    if table is not None:
+        columns: dict[str, pa.Array | pa.ChunkedArray] = {name: table.column(name) for name in header}
+        malformed: list[tuple[int, str]] = []
+        bad_rows: dict[int, str] = {}
+    else:
+        table, malformed = _parse_exact(info, data, header, delimiter)
+        columns, bad_rows = _decode_utf8(table, header)
     notes = []
-    columns, bad_rows = _decode_utf8(table, header)
     if bad_rows:
         notes.append(f"{len(bad_rows)} row(s) with bytes that are not UTF-8 kept in _rescued_data")
     positions = _row_positions(table.num_rows, [number for number, _ in malformed])
@@ -103,7 +86,73 @@ def read_csv_text(info: FileInfo, data: bytes, delimiter: str = ",") -> RawFile 
         rows = pa.concat_tables([rows, bad]).sort_by(SOURCE_ROW)
     if "__empty" in rows.column_names:
         rows = rows.drop(["__empty"])
+    # The threaded parse gives one chunk per block, the lineage columns one chunk: re-slice (no copy)
+    # so every column has the same chunks, which SQL engines scan as record batches.
+    rows = pa.Table.from_batches(rows.to_batches(), schema=rows.schema)
     return RawFile(info=info, header=header, rows=rows, malformed=len(malformed) + len(bad_rows), notes=notes)
+
+
+# Blocks of 4 MB give the parser threads work to share; a record longer than a block cannot be
+# parsed this way and takes the exact path.
+_THREADED_BLOCK_SIZE = 4 << 20
+
+
+def _convert_options(column_type: pa.DataType, header: list[str]) -> pacsv.ConvertOptions:
+    return pacsv.ConvertOptions(
+        column_types={name: column_type for name in header},
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+        null_values=[""],
+    )
+
+
+def _parse_threaded(data: bytes, header: list[str], delimiter: str) -> pa.Table | None:
+    """The fast path for a clean file: a multi-threaded parse straight to UTF-8 text columns.
+
+    Returns None when the file is not clean (a record with the wrong number of fields, bytes that
+    are not UTF-8, anything else the parser refuses): the exact path then reads it again, single-
+    threaded, because only there are the line numbers of malformed records reliable. For a clean
+    file both paths give the same values, and rows are numbered from line 2 either way.
+    """
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(use_threads=True, block_size=_THREADED_BLOCK_SIZE),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=_convert_options(pa.string(), header),
+        )
+    except pa.ArrowException:
+        return None
+    if table.column_names != header or any(column.type != pa.string() for column in table.columns):
+        return None
+    return table
+
+
+def _parse_exact(
+    info: FileInfo, data: bytes, header: list[str], delimiter: str
+) -> tuple[pa.Table, list[tuple[int, str]]]:
+    """Single-threaded parse to binary columns, keeping each malformed record with its line number."""
+    malformed: list[tuple[int, str]] = []
+
+    def keep_malformed(row: pacsv.InvalidRow) -> str:
+        malformed.append((row.number, row.text))
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(use_threads=False, block_size=64 << 20),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, invalid_row_handler=keep_malformed, newlines_in_values=True
+            ),
+            convert_options=_convert_options(pa.binary(), header),
+        )
+    except pa.ArrowInvalid as exc:
+        raise InputFileError(
+            f"{info.uri}: cannot be parsed as CSV with delimiter {delimiter!r}: {exc}",
+            hint="fix or remove the file in the landing zone, then run again; files already ingested are kept",
+        ) from exc
+    return table, malformed
 
 
 def _check_delimiter(info: FileInfo, header: list[str], delimiter: str) -> None:
@@ -175,9 +224,14 @@ def _with_lineage(
 ) -> pa.Table:
     count = rows.num_rows
     modified = pa.scalar(info.modified, pa.timestamp("us", tz="UTC"))
+    # The file name is the same on every row: dictionary-encoded, it is one string and an index
+    # per row instead of a million copies (~75 MB for a 1M-row file); SQL reads it as plain text.
+    filename = pa.DictionaryArray.from_arrays(
+        pa.repeat(pa.scalar(0, pa.int32()), count), pa.array([info.uri], pa.string())
+    )
     # pa.repeat builds the constant columns in C; Python lists of a million scalars took seconds.
     return (
-        rows.append_column(SOURCE_FILENAME, pa.repeat(pa.scalar(info.uri, pa.string()), count))
+        rows.append_column(SOURCE_FILENAME, filename)
         .append_column(SOURCE_FILE_MODIFIED, pa.repeat(modified, count))
         .append_column(SOURCE_ROW, positions if isinstance(positions, pa.Array) else pa.array(positions, pa.int64()))
         .append_column(MALFORMED_RECORD, corrupt if isinstance(corrupt, pa.Array) else pa.array(corrupt, pa.string()))
