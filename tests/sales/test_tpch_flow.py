@@ -16,7 +16,10 @@ pytestmark = pytest.mark.slow
 TABLES = ("customer", "orders", "lineitem", "nation", "region", "part", "supplier")
 
 
-def test_tpch_landing_to_fact_sales(lake, tmp_path):
+@pytest.mark.parametrize("appender", ["delta-rs", "parallel"])
+def test_tpch_landing_to_fact_sales(lake, tmp_path, monkeypatch, appender):
+    if appender == "parallel":  # every append through the parallel Parquet writer, not only the large ones
+        monkeypatch.setattr("lakehouse.engines.embedded.parallel_append.PARALLEL_APPEND_MIN_ROWS", 1)
     workdir = tmp_path / "tpch"
     land_sample(lake.settings, lake.storage, 0.01, 2, TABLES, workdir)
     lake.run()

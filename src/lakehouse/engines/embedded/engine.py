@@ -17,6 +17,7 @@ from deltalake.exceptions import TableNotFoundError
 from lakehouse.config import Settings
 from lakehouse.engines.base import CHANGE_FEED_COLUMNS, Capabilities, EngineAdapter, Transaction
 from lakehouse.engines.embedded.key_order import in_run_order, neighbours_share_a_key
+from lakehouse.engines.embedded.parallel_append import append_in_parallel, can_append_in_parallel
 from lakehouse.errors import LakehouseError
 from lakehouse.spec.model import HASH_VALUE, TableRef
 from lakehouse.storage import Storage
@@ -142,6 +143,12 @@ class EmbeddedEngine(EngineAdapter):
     def append(
         self, ref: TableRef, data: pa.Table, txn: Transaction, *, properties: dict[str, str], evolve_schema: bool
     ) -> None:
+        if self.storage_options is None:
+            table = self.delta_table(ref)
+            if can_append_in_parallel(table, data):
+                append_in_parallel(self.table_uri(ref), table, data, configuration=properties or None,
+                                   commit_properties=self._commit_properties(txn))
+                return
         write_deltalake(
             self.table_uri(ref),
             data,
