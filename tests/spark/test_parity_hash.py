@@ -32,6 +32,7 @@ EDGE_ROWS = [
     (7, "tab\tnew\nline 'quote' \"dq\"", Decimal("0.01"), None, None, True, None, 2.0),
     (8, "|", Decimal("-0.01"), dt.date(2024, 1, 2), None, None, 1, -0.0),
     (9, "\\", Decimal("100"), dt.date(2024, 1, 3), None, None, 1, 3.0),
+    (10, "year 99", Decimal("2.00"), dt.date(99, 1, 2), None, None, 3, 4.0),  # dates are zero-padded ISO
 ]
 # Rows that differ only in NULL vs '' vs '\N' vs separators must hash differently.
 DISTINCT_FROM_EACH_OTHER = [(None,), ("",), ("\\N",), ("|",), ("\\|",), ("\\",), ("a|",), ("a\\",)]

@@ -17,6 +17,8 @@ ROWS = [
     ("\\N", None, None, 0, None, None),
     ("a|b\\c", Decimal("1234567890123.45"), None, 9223372036854775807, None, None),
     ("ünïcødé ✓", Decimal("1.00"), None, None, dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc), None),
+    ("ends with \\", Decimal("2.00"), dt.date(99, 1, 2), 1, None, None),  # a year below 1000 is zero-padded
+    ("|", Decimal("3.00"), dt.date(9999, 12, 31), 2, None, None),
 ]
 
 

@@ -58,8 +58,10 @@ def hash_expression(dialect: Dialect, columns: Sequence[tuple[str, str]], prefix
         # Only text can hold '\' or '|': the canonical text of a number, date, timestamp or boolean
         # never does, so escaping it would change nothing and cost two replace() calls per value.
         escaped = text if type_name != "string" else (
-            f"replace(replace({text}, {dialect.literal(chr(92))}, {dialect.literal(chr(92) * 2)}), "
-            f"{dialect.literal(SEPARATOR)}, {dialect.literal(chr(92) + SEPARATOR)})"
+            # Most text holds neither character: looking for them is cheaper than two replace() calls.
+            f"CASE WHEN instr({text}, {dialect.literal(chr(92))}) > 0 OR instr({text}, {dialect.literal(SEPARATOR)}) > 0 "
+            f"THEN replace(replace({text}, {dialect.literal(chr(92))}, {dialect.literal(chr(92) * 2)}), "
+            f"{dialect.literal(SEPARATOR)}, {dialect.literal(chr(92) + SEPARATOR)}) ELSE {text} END"
         )
         parts.append(f"coalesce({escaped}, {dialect.literal(NULL_MARKER)})")
     joined = f"concat_ws({dialect.literal(SEPARATOR)}, {', '.join(parts)})"

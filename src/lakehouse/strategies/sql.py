@@ -124,7 +124,8 @@ class Dialect:
         if type_name == "date":
             if self.name == "spark":
                 return f"date_format({expr}, 'yyyy-MM-dd')"
-            return f"strftime({expr}, '%Y-%m-%d')"
+            # DuckDB's text of a date is ISO (zero-padded, years 1-9999) and cheaper than strftime.
+            return self.cast(expr, "string")
         if type_name == "boolean":
             return f"CASE WHEN {expr} THEN 'true' WHEN NOT {expr} THEN 'false' END"
         return self.cast(expr, "string")
