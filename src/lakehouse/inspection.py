@@ -219,7 +219,7 @@ class Inspector:
         for ref in self._existing_tables():
             point = as_of.get(str(ref))
             version = int(point) if point is not None and point.isdigit() else None
-            table = self.engine.delta_table(ref)
+            table = self.engine.delta_table(ref) if point is None else self.engine.fresh_delta_table(ref)
             if table is None:
                 continue
             if point is not None:

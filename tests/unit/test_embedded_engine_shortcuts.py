@@ -125,3 +125,21 @@ def test_change_feed_of_appends_read_directly_equals_the_delta_change_feed(engin
     monkeypatch.setattr(engine, "_appended_files", lambda *args: None)
     assert direct == (feed(0, 1), feed(1, 1, columns=["k", "v"]))
     assert direct[0] == [(1, "a", "insert", 0), (2, "b", "insert", 0), (3, "c", "insert", 1)]
+
+
+def test_kept_table_state_follows_other_writers_resets_and_time_travel(engine, tmp_path):
+    from lakehouse.engines.base import Transaction
+    from lakehouse.spec.model import TableRef
+
+    ref = TableRef("silver", "kept")
+    other = EmbeddedEngine(engine.settings)  # another process, as far as the kept state knows
+    other.append(ref, pa.table({"k": [1]}), Transaction("t", 1), properties={}, evolve_schema=False)
+    assert engine.table_version(ref) == 0
+    other.append(ref, pa.table({"k": [2]}), Transaction("t", 2), properties={}, evolve_schema=False)
+    assert engine.table_version(ref) == 1
+    assert engine.read_table(ref, version=0).num_rows == 1
+    assert engine.table_version(ref) == 1 and engine.read_table(ref).num_rows == 2
+    other.drop_table(ref)
+    assert engine.table_version(ref) is None
+    other.append(ref, pa.table({"k": [3, 4, 5]}), Transaction("t", 1), properties={}, evolve_schema=False)
+    assert engine.table_version(ref) == 0 and engine.read_table(ref).num_rows == 3

@@ -71,6 +71,7 @@ class EmbeddedDriver:
 
     def run_table(self, spec: TableSpec) -> list[BatchResult]:
         """Process everything available for `spec`: a replayed batch first, then at most one new one."""
+        self.engine.forget_tables()
         results = []
         log_ = self.checkpoints(spec)
         pending = log_.pending()
