@@ -122,3 +122,18 @@ def test_scd2_staging_matches(spark, duck_engine, spark_engine):
     closed = sorted((r[scd2.TARGET_ID], r["end_date"]) for r in staged if r[scd2.TARGET_ID] is not None)
     assert closed == [(1, at(1).replace(tzinfo=None)), (2, at(1).replace(tzinfo=None)),
                       (4, at(1).replace(tzinfo=None))]
+
+
+@pytest.mark.parametrize("keys, expected", [([1, 2, 3], False), ([1, 2, 2], True), ([3, 1, 3], True),
+                                            ([1, None, None], False)])
+def test_duplicate_key_check_agrees_between_engines(spark, spark_engine, duck_engine, keys, expected):
+    arrow, frame = both(spark, [("k", "bigint")], [(k,) for k in keys])
+    assert duck_engine.has_duplicate_keys(arrow, ["k"]) is expected
+    assert spark_engine.has_duplicate_keys(frame, ["k"]) is expected
+
+
+def test_cluster_puts_rows_in_key_order_on_both_engines(spark, spark_engine, duck_engine):
+    rows = [(3, "c"), (1, "a"), (2, "b")]
+    arrow, frame = both(spark, [("k", "bigint"), ("v", "string")], rows)
+    assert duck_engine.cluster(arrow, ["k"]).column("v").to_pylist() == ["a", "b", "c"]
+    assert [r["v"] for r in spark_engine.cluster(frame, ["k"]).collect()] == ["a", "b", "c"]
