@@ -2,6 +2,7 @@
 same rows, the table properties, the app transaction, statistics for file skipping."""
 
 import datetime as dt
+import os
 from decimal import Decimal
 
 import polars as pl
@@ -74,3 +75,24 @@ def test_new_columns_go_through_delta_rs_schema_merge(engine):
     assert not parallel_append.can_append_in_parallel(engine.delta_table(REF), wider)
     engine.append(REF, wider, Transaction("t", 1), properties={}, evolve_schema=True)
     assert engine.read_table(REF, columns=["extra"]).column("extra").null_count == 10
+
+
+def test_files_of_a_write_that_never_committed_are_not_read(engine, monkeypatch):
+    """A crash between writing the files and committing them (here: the commit fails) leaves files
+    no commit names; the rerun writes the batch again and readers see it once."""
+    engine.append(REF, rows(0, 100), Transaction("t", 0), properties={}, evolve_schema=False)
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("killed before the commit")
+
+    monkeypatch.setattr(parallel_append.DeltaTable, "create_write_transaction", crash)
+    with pytest.raises(KeyboardInterrupt):
+        engine.append(REF, rows(100, 100), Transaction("t", 1), properties={}, evolve_schema=False)
+    monkeypatch.undo()
+    monkeypatch.setattr(parallel_append, "PARALLEL_APPEND_MIN_ROWS", 1)
+    assert not engine.already_committed(REF, Transaction("t", 1))
+    engine.append(REF, rows(100, 100), Transaction("t", 1), properties={}, evolve_schema=False)
+    table = engine.read_table(REF)
+    assert table.num_rows == 200 and sorted(table.column("k").to_pylist()) == list(range(200))
+    parquet_files = [name for name in os.listdir(engine.table_uri(REF)) if name.endswith(".parquet")]
+    assert len(parquet_files) > len(engine.delta_table(REF).file_uris())  # the orphans are there, unread
