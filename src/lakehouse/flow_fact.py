@@ -52,6 +52,7 @@ class FactBuild:
                           {"headers": headers, "lines": lines, "dimension": dimension})
         result.details["fact_rows_computed"] = engine.row_count(rows)
         target_exists = engine.table_version(spec.ref) is not None
+        stored = None
         if target_exists:
             keys_of_touched = engine.sql(f"SELECT DISTINCT {dialect.quote(spec.keys[0])} FROM r", {"r": rows})
             stored = engine.read_matching(spec.ref, keys_of_touched, [spec.keys[0]],
@@ -61,7 +62,8 @@ class FactBuild:
         if result.rows_written == 0:
             return result
         plan = scd1.merge_plan(dialect, spec, engine.column_names(rows)) if target_exists else None
-        return write_batch(engine, spec, txn, result, merge_source=rows, plan=plan, first_rows=rows)
+        return write_batch(engine, spec, txn, result, merge_source=rows, plan=plan, first_rows=rows,
+                           new_keys_only=stored is not None and engine.row_count(stored) == 0)
 
     def feed_columns(self, engine: EngineAdapter, spec: TableSpec) -> dict[TableRef, list[str]]:
         """What the batch reads of each change feed: the header and line keys, and the dimension's

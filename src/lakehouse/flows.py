@@ -85,12 +85,20 @@ def write_batch(
     merge_source: Any = None,
     plan: Any = None,
     first_rows: Any = None,
+    new_keys_only: bool = False,
 ) -> BatchResult:
     """One commit: MERGE `merge_source` with `plan` into the existing table, or (no plan) create the table
-    from `first_rows`, sorted by the spec's cluster_by columns."""
+    from `first_rows`, sorted by the spec's cluster_by columns.
+
+    With `new_keys_only` (no row of the batch has a stored row: new orders, new customers) the MERGE
+    could only insert, so `merge_source` is appended instead: the same rows and change feed (inserts),
+    without the MERGE's scan of the target and its in-memory copy of the batch. The table's single
+    writer (the run's lock) keeps that true until the commit."""
     crashpoint(f"{spec.ref}:after-read")
     with crash_during(f"{spec.ref}:during-commit"):
-        if plan is not None:
+        if plan is not None and new_keys_only:
+            engine.append(spec.ref, clustered(engine, spec, merge_source), txn, properties={}, evolve_schema=True)
+        elif plan is not None:
             engine.merge(spec.ref, merge_source, plan, txn, evolve_schema=True)
         else:
             engine.append(spec.ref, clustered(engine, spec, first_rows), txn, properties=table_properties(spec),
@@ -153,12 +161,13 @@ class Scd1Upsert:
                 scd1.changed_rows_sql(engine.dialect, spec, "batch", "target"), {"batch": deduped, "target": stored}
             )
         else:
-            changed = deduped
+            stored, changed = None, deduped
         result.rows_written = engine.row_count(changed)
         if result.rows_written == 0:
             return result
         plan = scd1.merge_plan(engine.dialect, spec, engine.column_names(changed)) if target_exists else None
-        return write_batch(engine, spec, txn, result, merge_source=changed, plan=plan, first_rows=changed)
+        return write_batch(engine, spec, txn, result, merge_source=changed, plan=plan, first_rows=changed,
+                           new_keys_only=stored is not None and engine.row_count(stored) == 0)
 
 
 class Scd2FromChanges:
