@@ -96,3 +96,13 @@ def test_files_of_a_write_that_never_committed_are_not_read(engine, monkeypatch)
     assert table.num_rows == 200 and sorted(table.column("k").to_pylist()) == list(range(200))
     parquet_files = [name for name in os.listdir(engine.table_uri(REF)) if name.endswith(".parquet")]
     assert len(parquet_files) > len(engine.delta_table(REF).file_uris())  # the orphans are there, unread
+
+
+def test_statistics_are_valid_json_for_infinite_and_missing_floats(engine, monkeypatch):
+    monkeypatch.setattr(parallel_append.os, "cpu_count", lambda: 1)
+    data = pa.table({"k": pa.array([1, 2, 3], pa.int64()), "x": pa.array([1.5, float("inf"), None])})
+    engine.append(REF, data, Transaction("t", 0), properties={}, evolve_schema=False)
+    (stats,) = pa.table(engine.delta_table(REF).get_add_actions(flatten=True)).to_pylist()
+    assert (stats["min.k"], stats["max.k"], stats["null_count.x"]) == (1, 3, 1)
+    assert stats.get("max.x") is None
+    assert engine.read_table(REF).sort_by("k").column("x").to_pylist() == [1.5, float("inf"), None]

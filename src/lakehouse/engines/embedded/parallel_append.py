@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import time
 import uuid
@@ -103,8 +104,8 @@ def _statistics(schema: pa.Schema, metadata: pq.FileMetaData) -> dict[str, Any]:
         high = max(s.max for s in bounded)
         if isinstance(low, str) and max(len(low), len(high)) > MAX_TEXT_STATISTIC:
             continue
-        if isinstance(low, float) and (low != low or high != high):  # NaN bounds say nothing
-            continue
+        if isinstance(low, float) and not (math.isfinite(low) and math.isfinite(high)):
+            continue  # NaN says nothing, and JSON has no infinity
         if isinstance(low, Decimal) and not (_exact_as_json(low) and _exact_as_json(high)):
             continue
         minimum[arrow_field.name], maximum[arrow_field.name] = _json_value(low), _json_value(high)
