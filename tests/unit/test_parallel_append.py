@@ -22,6 +22,7 @@ UTC = dt.timezone.utc
 @pytest.fixture
 def engine(tmp_path, monkeypatch):
     monkeypatch.setattr(parallel_append, "PARALLEL_APPEND_MIN_ROWS", 1)
+    monkeypatch.setattr(parallel_append, "ROWS_PER_FILE_AT_LEAST", 1)
     return EmbeddedEngine(Settings(landing=str(tmp_path / "landing"), warehouse=str(tmp_path / "warehouse")))
 
 

@@ -33,6 +33,8 @@ from lakehouse.spec.model import HASH_VALUE
 # Below this many rows one file is written by delta-rs: threads and statistics are not worth it.
 PARALLEL_APPEND_MIN_ROWS = 500_000
 ROW_GROUP_ROWS = 1 << 20
+ROWS_PER_FILE_AT_LEAST = 250_000
+MAX_FILES = 8
 # Delta readers compare text statistics as given; longer values would have to be truncated, and a
 # truncated maximum is wrong, so only short text gets min/max.
 MAX_TEXT_STATISTIC = 32
@@ -55,7 +57,8 @@ def append_in_parallel(
     table_uri: str, table: DeltaTable | None, data: pa.Table, *, configuration: dict[str, str] | None,
     commit_properties: CommitProperties, workers: int | None = None,
 ) -> None:
-    workers = workers or os.cpu_count() or 1
+    # One file per CPU, but no file under ROWS_PER_FILE_AT_LEAST rows and no more than MAX_FILES.
+    workers = workers or max(1, min(os.cpu_count() or 1, data.num_rows // ROWS_PER_FILE_AT_LEAST, MAX_FILES))
     step = -(-data.num_rows // workers)
     slices = [data.slice(start, step) for start in range(0, data.num_rows, step)]
     with ThreadPoolExecutor(len(slices)) as pool:
