@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from typing import Any, Sequence
-from urllib.parse import unquote
 
 import duckdb
 import pyarrow as pa
@@ -18,9 +16,12 @@ from deltalake.exceptions import TableNotFoundError
 from lakehouse.config import Settings
 from lakehouse.engines.base import CHANGE_FEED_COLUMNS, Capabilities, EngineAdapter, Transaction
 from lakehouse.engines.embedded.key_order import in_run_order, neighbours_share_a_key
-from lakehouse.engines.embedded.parallel_append import append_in_parallel, can_append_in_parallel
+from lakehouse.engines.embedded import parquet_reads
+from lakehouse.engines.embedded.parallel_append import (
+    NO_DICTIONARY_COLUMNS, append_in_parallel, can_append_in_parallel,
+)
 from lakehouse.errors import LakehouseError
-from lakehouse.spec.model import HASH_VALUE, TableRef
+from lakehouse.spec.model import TableRef
 from lakehouse.storage import Storage
 from lakehouse.strategies.scd1 import MergePlan
 from lakehouse.strategies.sql import DUCKDB
@@ -34,12 +35,9 @@ def delta_type_name(delta_type: Any) -> str:
     return _DELTA_TO_DDL.get(text, text)
 
 
-# A hash column is unique random text: the Parquet writer's dictionary attempt on it is wasted work
-# (about a third of the CPU time of writing 3M fact rows).
-WRITER_PROPERTIES = WriterProperties(column_properties={HASH_VALUE: ColumnProperties(dictionary_enabled=False)})
-
-# A longer range of versions is left to the change-feed reader (one query part per commit).
-MAX_COMMITS_READ_DIRECTLY = 200
+WRITER_PROPERTIES = WriterProperties(
+    column_properties={name: ColumnProperties(dictionary_enabled=False) for name in NO_DICTIONARY_COLUMNS}
+)
 
 def plain_types(table: pa.Table) -> pa.Table:
     """delta-rs hands out string_view columns; DuckDB and Delta writers want plain strings."""
@@ -210,12 +208,13 @@ class EmbeddedEngine(EngineAdapter):
         self, ref: TableRef, start_version: int, end_version: int, columns: Sequence[str] | None = None
     ) -> pa.Table:
         table = self._require(ref)
-        appended = self._appended_files(ref, table, start_version, end_version)
-        if appended:
-            try:
-                return self._read_appends(table, appended, columns)
-            except duckdb.BinderException:
-                pass  # a column in the table's schema that no data file has yet: the Delta reader fills it
+        commits = (parquet_reads.appended_commits(self.table_uri(ref), start_version, end_version)
+                   if self._plain_parquet_files(table) else None)
+        if commits:
+            names = list(columns) if columns is not None else [f.name for f in table.schema().fields]
+            feed = parquet_reads.read_appends(self.connection, commits, names)
+            if feed is not None:
+                return feed
         # Left as delta-rs hands them out (string_view): DuckDB reads those as they are, and casting a
         # large feed to plain strings copied every value (4.8 s of a 6M-row lineitem feed).
         return pa.RecordBatchReader.from_stream(
@@ -232,14 +231,9 @@ class EmbeddedEngine(EngineAdapter):
             table = self.fresh_delta_table(ref, None) or table  # its own object: the kept latest one is not moved
             table.load_as_version(version if version is not None else timestamp)
         files = self._plain_parquet_files(table)
-        if files:
-            select = ", ".join(DUCKDB.quote(c) for c in columns) if columns else "*"
-            try:
-                # DuckDB's multi-threaded reader: 6M lineitem rows, 9 columns, in a third of the time.
-                return self.connection.sql(f"SELECT {select} FROM read_parquet($files, union_by_name = true)",
-                                           params={"files": files}).to_arrow_table()
-            except duckdb.BinderException:
-                pass  # a column in the table's schema that no data file has yet: the Delta reader fills it
+        rows = parquet_reads.read_files(self.connection, files, columns) if files else None
+        if rows is not None:
+            return rows
         return plain_types(table.to_pyarrow_table(columns=list(columns) if columns else None))
 
     def table_row_count(self, ref: TableRef, *, version: int | None = None) -> int:
@@ -278,11 +272,9 @@ class EmbeddedEngine(EngineAdapter):
         if table is None:
             raise LakehouseError(f"Table {ref} does not exist at {self.table_uri(ref)}.")
         files = self._plain_parquet_files(table)
-        if files:
-            try:
-                return self._read_matching_parquet(files, keys, key_columns, columns)
-            except duckdb.BinderException:
-                pass  # a column in the table's schema that no data file has yet: the Delta reader fills it
+        rows = parquet_reads.read_matching_files(self.connection, files, keys, key_columns, columns) if files else None
+        if rows is not None:
+            return rows
         first = key_columns[0]
         wanted = pc.unique(keys.column(first).drop_null())
         dataset = table.to_pyarrow_dataset()
@@ -296,84 +288,12 @@ class EmbeddedEngine(EngineAdapter):
         match = " AND ".join(f"k.{DUCKDB.quote(c)} = t.{DUCKDB.quote(c)}" for c in key_columns)
         return self.sql(f"SELECT t.* FROM t WHERE EXISTS (SELECT 1 FROM k WHERE {match})", {"t": candidates, "k": keys})
 
-    def _appended_files(self, ref: TableRef, table: DeltaTable, start: int, end: int
-                        ) -> list[tuple[int, int, list[str]]] | None:
-        """(version, commit time in ms, data files added) for each version of the range, when every
-        commit in it only appended plain Parquet files (a bronze table's feed); None otherwise, and
-        then the Delta change-feed reader answers. Each commit's JSON is read from the local log."""
-        if self._plain_parquet_files(table) is None or end - start > MAX_COMMITS_READ_DIRECTLY:
-            return None
-        versions = []
-        log_dir = f"{self.table_uri(ref)}/_delta_log"
-        for version in range(start, end + 1):
-            try:
-                with open(f"{log_dir}/{version:020d}.json", encoding="utf-8") as commit:
-                    actions = [json.loads(line) for line in commit if line.strip()]
-            except OSError:
-                return None  # cleaned up after a checkpoint
-            timestamp, files = None, []
-            for action in actions:
-                if "commitInfo" in action:
-                    timestamp = action["commitInfo"].get("timestamp")
-                elif "add" in action:
-                    add = action["add"]
-                    if add.get("partitionValues") or add.get("deletionVector") or not add.get("dataChange", True):
-                        return None
-                    files.append(f"{self.table_uri(ref)}/{unquote(add['path'])}")
-                elif set(action) & {"remove", "cdc"}:
-                    return None
-            if timestamp is None:
-                return None
-            if files:
-                versions.append((version, int(timestamp), files))
-        return versions
-
-    def _read_appends(self, table: DeltaTable, appended: list[tuple[int, int, list[str]]],
-                      columns: Sequence[str] | None) -> pa.Table:
-        """The change feed of appends: their files' rows as inserts, with Delta CDF's columns and types.
-        DuckDB reads 6M bronze lineitem rows in a fraction of the change-feed reader's time, as plain strings."""
-        q = DUCKDB.quote
-        names = list(columns) if columns is not None else [f.name for f in table.schema().fields]
-        select = ", ".join(q(name) for name in names)
-        parts, params = [], {}
-        for index, (version, timestamp_ms, files) in enumerate(appended):
-            params[f"files_{index}"] = files
-            parts.append(
-                f"SELECT {select}, 'insert' AS {q('_change_type')}, CAST({version} AS UBIGINT) AS {q('_commit_version')}, "
-                f"make_timestamp({timestamp_ms}::BIGINT * 1000) AS {q('_commit_timestamp')} "
-                f"FROM read_parquet($files_{index}, union_by_name = true)"
-            )
-        return self.connection.sql(" UNION ALL ".join(parts), params=params).to_arrow_table()
-
     def _plain_parquet_files(self, table: DeltaTable) -> list[str] | None:
         """The table's data files when DuckDB can read them as plain Parquet: on local disk (DuckDB has
         no S3 client without an extension), not partitioned, no column mapping, no deletion vectors."""
-        if self.storage_options is not None:
-            return None
-        metadata = table.metadata()
-        if metadata.partition_columns or metadata.configuration.get("delta.columnMapping.mode", "none") != "none":
-            return None
-        if "deletionVectors" in (table.protocol().reader_features or []):
+        if self.storage_options is not None or not parquet_reads.is_plain_parquet_table(table):
             return None
         return table.file_uris()
-
-    def _read_matching_parquet(self, files: list[str], keys: pa.Table, key_columns: Sequence[str],
-                               columns: Sequence[str] | None) -> pa.Table:
-        """DuckDB's Parquet reader decodes the other columns only for matching rows: a narrow read of
-        1,500 keys at SF10 took 0.11 s against 0.47 s through the pyarrow dataset (helper's measurement)."""
-        q = DUCKDB.quote
-        select = ", ".join(f"t.{q(c)}" for c in columns) if columns else "t.*"
-        match = " AND ".join(f"k.{q(c)} = t.{q(c)}" for c in key_columns)
-        con = self.connection
-        con.register("__keys", keys)
-        try:
-            return con.sql(
-                f"SELECT {select} FROM read_parquet($files, union_by_name = true) t "
-                f"WHERE EXISTS (SELECT 1 FROM __keys k WHERE {match})",
-                params={"files": files},
-            ).to_arrow_table()
-        finally:
-            con.unregister("__keys")
 
     def dataset(self, ref: TableRef):
         """A lazily scanned view of the table, for DuckDB to push projections and filters into."""

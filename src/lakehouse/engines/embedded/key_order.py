@@ -60,7 +60,7 @@ def in_run_order(relation: pa.Table, columns: Sequence[str]) -> pa.Table | None:
 
 class _Keys:
     """Key tuples by row position, fetched in one take for the positions known up front (a Python
-    lookup per row position cost 0.8 s for the 60,000 runs of a 6M-row fact)."""
+    lookup per row position cost 0.8 s for the 60,812 lookups of a 6M-row fact's runs)."""
 
     def __init__(self, relation: pa.Table, columns: Sequence[str], positions: list[int]) -> None:
         self.relation, self.columns = relation, list(columns)
