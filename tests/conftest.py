@@ -15,6 +15,9 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+# Session fixtures for the services the tests run for real (tests/services/).
+pytest_plugins = ["tests.services.s3_server", "tests.services.metastore"]
+
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -1,0 +1,1 @@
+"""Postgres + Hive Metastore 4.0.x for the tests (filled in by the metastore work)."""
