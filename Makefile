@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 export LAKEHOUSE_LANDING ?= data/landing
 export LAKEHOUSE_WAREHOUSE ?= data/warehouse
 
-.PHONY: help setup run-pipeline run-embedded land-sample changes reset status validate test test-fast bench clean
+.PHONY: help setup setup-dev setup-spark run-pipeline run-embedded land-sample changes reset status validate test test-fast bench clean
 
 help:
 	@echo "make run-pipeline  land sample TPC-H data and run the pipeline (Spark stack if it is up, else embedded)"
@@ -20,22 +20,37 @@ help:
 	@echo "make reset         drop the pipeline's tables and checkpoints (landing files stay)"
 	@echo "make status | validate | changes | bench | up | down | logs"
 
+# Three stamps, so each command installs only what it needs: the embedded engine (setup), the test
+# tools and pyspark (setup-dev), and the pinned JVM jars (setup-spark; src/lakehouse/jvm/manifest.tsv).
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e .
+	touch $@
+
+setup-dev: $(VENV)/.installed-dev
+
+$(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 	$(VENV)/bin/pip install --quiet -e ".[dev]"
 	touch $@
+
+# Idempotent: jars already in the cache with the right SHA-256 are kept.
+setup-spark: setup
+	$(VENV)/bin/pip install --quiet -e ".[spark,catalog]"
+	$(PY) -m lakehouse.jvm fetch spark
 
 -include docker/stack.mk
 # docker/stack.mk defines it; without Docker the stack is never up.
 STACK_IS_UP ?= false
 
-# With the Docker stack up, the pipeline runs as Spark jobs there; otherwise on the embedded engine.
-run-pipeline: setup
+# With the Docker stack up, the pipeline runs as Spark jobs there (landing its sample data first;
+# nothing is installed on the host); otherwise on the embedded engine.
+run-pipeline:
 	@if $(STACK_IS_UP); then \
-		echo "Docker stack is up: submitting the Spark jobs"; $(MAKE) --no-print-directory stack-run-pipeline; \
+		echo "Docker stack is up: landing sample data and submitting the Spark jobs"; \
+		$(MAKE) --no-print-directory stack-land-sample stack-run-pipeline; \
 	else \
 		$(MAKE) --no-print-directory run-embedded; \
 	fi
@@ -51,8 +66,8 @@ land-sample: setup
 changes: setup
 	$(LAKEHOUSE) landing changes --table customer --share 0.01 --new 10 --resend 5 --duplicates 3
 
-reset: setup
-	@if $(STACK_IS_UP); then $(MAKE) --no-print-directory stack-reset; else $(LAKEHOUSE) reset --pipeline $(PIPELINE) --yes; fi
+reset:
+	@if $(STACK_IS_UP); then $(MAKE) --no-print-directory stack-reset; else $(MAKE) --no-print-directory setup && $(LAKEHOUSE) reset --pipeline $(PIPELINE) --yes; fi
 
 status: setup
 	$(LAKEHOUSE) status --pipeline $(PIPELINE)
@@ -60,14 +75,18 @@ status: setup
 validate: setup
 	$(LAKEHOUSE) validate --pipeline $(PIPELINE)
 
-test: setup
+# Everything the tests start for real: the pinned jars, the S3 server built from source. Postgres
+# comes from the system (.ci/run installs Debian's package); fixtures fail naming what is missing.
+test: setup-dev
+	$(PY) -m lakehouse.jvm fetch
+	bash scripts/build-s3-server.sh >/dev/null
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-fast: setup
+test-fast: setup-dev
 	$(PY) -m pytest -m "not integration and not spark and not docker and not slow" $(PYTEST_ARGS)
 
 # BENCH_ARGS for the rest, e.g. BENCH_ARGS="--memory-scale 10" (see docs/benchmarks.md).
-bench: setup
+bench: setup-dev
 	$(LAKEHOUSE) bench --scale $${BENCH_SCALE:-1} $(BENCH_ARGS)
 
 clean:
