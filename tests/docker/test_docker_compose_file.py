@@ -188,4 +188,10 @@ def test_interpolation_matches_compose_for_defaults():
     """Our interpolate() is what the other checks rely on: pin its behaviour on the file's forms."""
     env = {"SET": "x", "EMPTY": ""}
     assert interpolate("${SET:-d} ${UNSET:-d} ${EMPTY:-d} ${EMPTY-d} $${SET}", env) == "x d d  ${SET}"
-    assert load_compose()["services"]["minio"]["image"].startswith("minio/minio:RELEASE.")
+    assert load_compose()["services"]["minio"]["image"].startswith("quay.io/minio/minio:RELEASE.")
+
+
+def test_no_image_is_pulled_from_the_minio_namespaces_docker_hub_removed(compose):
+    # minio/minio and minio/mc left Docker Hub in September 2026; `make up` could not pull them.
+    for name, service in compose["services"].items():
+        assert not service["image"].startswith("minio/"), f"{name}: {service['image']} is no longer on Docker Hub"

@@ -7,10 +7,7 @@ compose image tags, spark-defaults.conf and pyproject.toml's pyspark pin saying 
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import re
-import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -167,27 +164,18 @@ def test_every_copy_source_exists_and_is_in_the_build_context():
     assert not included(".venv") and not included("data") and not included(".git")
 
 
-@pytest.fixture
-def maven_repo(tmp_path):
-    """A file:// Maven layout with one artifact and its .sha1, as Maven Central serves them."""
-    jar = tmp_path / "repo" / "io" / "example" / "thing" / "1.0" / "thing-1.0.jar"
-    jar.parent.mkdir(parents=True)
-    jar.write_bytes(b"not really a jar")
-    (jar.parent / "thing-1.0.jar.sha1").write_text(hashlib.sha1(jar.read_bytes()).hexdigest() + "\n")
-    return tmp_path / "repo", jar
+def test_spark_image_takes_its_jars_from_the_manifest_with_the_same_versions():
+    """The image, the tests and `make setup-spark` read one manifest: the ARGs must agree with it."""
+    from lakehouse.jvm import load_manifest
 
-
-@pytest.mark.skipif(not (shutil.which("curl") and shutil.which("sha1sum")), reason="curl or sha1sum not installed")
-def test_fetch_jars_downloads_and_verifies(maven_repo, tmp_path):
-    repo, jar = maven_repo
-    script = REPO_ROOT / "docker" / "spark" / "fetch-jars.sh"
-    run = lambda: subprocess.run(["sh", str(script), repo.as_uri(), str(tmp_path / "jars"), "io.example:thing:1.0"],
-                                 capture_output=True, text=True, timeout=60)
-    ok = run()
-    assert ok.returncode == 0, ok.stderr
-    assert (tmp_path / "jars" / "thing-1.0.jar").read_bytes() == jar.read_bytes()
-    jar.write_bytes(b"tampered")  # the checksum no longer matches: the build must stop
-    assert run().returncode != 0
-    bad = subprocess.run(["sh", str(script), repo.as_uri(), str(tmp_path / "jars"), "io.example:thing"],
-                         capture_output=True, text=True, timeout=60)
-    assert bad.returncode == 2 and "group:artifact:version" in bad.stderr
+    manifest = load_manifest()
+    args = dockerfile_args(SPARK_DOCKERFILE)
+    text = " ".join(arguments for _, arguments in dockerfile_instructions(SPARK_DOCKERFILE))
+    assert "python -m lakehouse.jvm fetch spark" in text
+    assert ("COPY", "src/lakehouse/jvm/ /opt/jvm-fetch/lakehouse/jvm/") in dockerfile_instructions(SPARK_DOCKERFILE)
+    scala = args["SCALA_BINARY_VERSION"]
+    assert manifest.version_of("io.delta", f"delta-spark_{scala}") == args["DELTA_VERSION"]
+    assert manifest.version_of("io.delta", "delta-storage") == args["DELTA_VERSION"]
+    assert manifest.version_of("org.apache.hadoop", "hadoop-aws") == args["HADOOP_AWS_VERSION"]
+    assert manifest.version_of("software.amazon.awssdk", "bundle") == args["AWS_SDK_BUNDLE_VERSION"]
+    assert manifest.version_of("org.apache.hive", "hive-standalone-metastore-server") == args["HIVE_METASTORE_VERSION"]
