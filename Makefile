@@ -18,6 +18,7 @@ help:
 	@echo "make run-pipeline  land sample TPC-H data and run the pipeline (Spark stack if it is up, else embedded)"
 	@echo "make test          run the test suite (tiers: unit, integration, spark; docker tests skip without Docker)"
 	@echo "make reset         drop the pipeline's tables and checkpoints (landing files stay)"
+	@echo "make setup-spark   once, with Java 17: the Spark engine without Docker (lakehouse --engine spark ...)"
 	@echo "make status | validate | changes | bench | up | down | logs"
 
 # Three stamps, so each command installs only what it needs: the embedded engine (setup), the test
@@ -38,8 +39,11 @@ $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 
 # Idempotent: jars already in the cache with the right SHA-256 are kept.
 setup-spark: setup
+	@command -v java >/dev/null 2>&1 || [ -x "$${JAVA_HOME:-/nonexistent}/bin/java" ] || { \
+		echo "setup-spark: the Spark engine needs Java 17 (Debian: apt-get install openjdk-17-jre-headless)" >&2; exit 2; }
 	$(VENV)/bin/pip install --quiet -e ".[spark,catalog]"
 	$(PY) -m lakehouse.jvm fetch spark
+	@echo "Spark engine ready: $(LAKEHOUSE) --engine spark run --pipeline customer"
 
 -include docker/stack.mk
 # docker/stack.mk defines it; without Docker the stack is never up.
