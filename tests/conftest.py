@@ -35,43 +35,14 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
-@pytest.fixture(scope="session")
-def moto_server():
-    """A real S3 API (moto's server) on 127.0.0.1, for the S3 variants of the scenarios."""
-    pytest.importorskip("moto.server", reason="moto[server] is not installed: pip install 'moto[server]'")
-    port = free_port()
-    log = open(os.devnull, "wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
-        stderr=log,
-    )
-    try:
-        wait_for_port(port)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
-
-
 @pytest.fixture
-def s3_env(moto_server, monkeypatch):
-    """Point AWS_* at the moto server and create a fresh bucket; yields the bucket's s3:// root."""
-    import boto3
-
-    env = {
-        "AWS_ENDPOINT_URL": moto_server,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "us-east-1",
-        "AWS_ALLOW_HTTP": "true",
-    }
-    for key, value in env.items():
+def s3_env(s3_server, monkeypatch):
+    """Point AWS_* at the real S3 server (versitygw, tests/services/s3_server.py) and create a fresh
+    bucket; yields the bucket's s3:// root."""
+    for key, value in s3_server.env().items():
         monkeypatch.setenv(key, value)
     bucket = f"lake-{uuid.uuid4().hex[:12]}"
-    boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1",
-                 aws_access_key_id="testing", aws_secret_access_key="testing").create_bucket(Bucket=bucket)
+    s3_server.client().create_bucket(Bucket=bucket)
     yield f"s3://{bucket}"
 
 

@@ -72,8 +72,8 @@ def test_second_run_fails_fast_local(tmp_path):
     _second_run_fails_fast(local_place(tmp_path))
 
 
-def test_second_run_fails_fast_s3(moto_server):
-    _second_run_fails_fast(s3_place(moto_server))
+def test_second_run_fails_fast_s3(s3_server):
+    _second_run_fails_fast(s3_place(s3_server.endpoint))
 
 
 def _put_lock(place: Place, holder: dict) -> None:
@@ -82,8 +82,8 @@ def _put_lock(place: Place, holder: dict) -> None:
         Bucket=bucket, Key=f"{prefix}/_locks/customer.lock", Body=json.dumps(holder).encode())
 
 
-def test_s3_lock_held_elsewhere_is_respected_until_its_lease_ends(moto_server):
-    place = s3_place(moto_server)
+def test_s3_lock_held_elsewhere_is_respected_until_its_lease_ends(s3_server):
+    place = s3_place(s3_server.endpoint)
     settings = place.settings()
     live = {"host": "other-host", "pid": 4242, "since": "2030-01-01T00:00:00+00:00", "expires": time.time() + 600}
     _put_lock(place, live)

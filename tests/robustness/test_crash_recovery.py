@@ -5,7 +5,7 @@ Each phase-2 scenario runs the first landing cleanly (in process), lands the sec
 then checks: every table equals the clean baseline row for row (time columns structurally), bronze
 has no duplicates, every offsets/N has its commits/N, the Delta app transaction of each table is
 the last batch, and `lakehouse validate` passes. Phase-1 scenarios crash the very first run (tables
-not created yet), recover, then run the second landing. On local disk and on S3 (moto server).
+not created yet), recover, then run the second landing. On local disk and on S3 (versitygw, a real S3 server: tests/services/s3_server.py).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ BETWEEN_SILVER_AND_GOLD = ("silver.customer:after-checkpoint", 2, True)
 GOLD_MERGE = ("gold.dim_customer:during-commit@0", 2, False)
 # The five crash points of the issue, on both backends.
 ISSUE_POINTS = [AFTER_READ, BRONZE_BEFORE_CHECKPOINT, SILVER_MERGE, BETWEEN_SILVER_AND_GOLD, GOLD_MERGE]
-# More on local disk (S3 on moto costs ~15 s a scenario): mid-append, merges that landed, first-run crashes.
+# More on local disk (S3 costs ~15 s a scenario): mid-append, merges that landed, first-run crashes.
 LOCAL_EXTRA = [
     ("bronze.customer_raw:during-commit@0", 2, False),
     ("silver.customer:during-commit@30", 2, True),
@@ -100,11 +100,11 @@ def local_backend(tmp_path_factory) -> Backend:
 
 
 @pytest.fixture(scope="module")
-def s3_backend(moto_server) -> Backend:
+def s3_backend(s3_server) -> Backend:
     def new_warehouse_for(template):
         bucket = template.warehouse[len("s3://"):].split("/")[0]
         return lambda: f"s3://{bucket}/warehouse-{uuid.uuid4().hex[:8]}"
-    return _backend(lambda: s3_place(moto_server), new_warehouse_for)
+    return _backend(lambda: s3_place(s3_server.endpoint), new_warehouse_for)
 
 
 @pytest.mark.parametrize("point,phase,lands", ISSUE_POINTS + LOCAL_EXTRA, ids=_ids(ISSUE_POINTS + LOCAL_EXTRA))

@@ -1,4 +1,4 @@
-"""A lakehouse under test: one engine, one storage (local folder or moto S3), a fresh warehouse."""
+"""A lakehouse under test: one engine, one storage (local folder or S3 on versitygw), a fresh warehouse."""
 
 from __future__ import annotations
 
