@@ -52,6 +52,34 @@ def _s3_filesystem(s3: S3Settings) -> pafs.S3FileSystem:
     return pafs.S3FileSystem(**kwargs)
 
 
+def _delete_s3_folder(fs: pafs.FileSystem, path: str, *, contents_only: bool) -> None:
+    """Delete everything below an S3 prefix (and the prefix's folder marker unless `contents_only`).
+
+    pyarrow deletes a whole tree in one batch, folder markers ('a/', which pyarrow itself creates)
+    included. A posix-backed S3 server (versitygw) refuses to delete a marker while keys remain below
+    it ("Directory object not empty"), so after such a refusal the folders left are deleted deepest
+    first; AWS and MinIO never get there.
+    """
+    def delete_all() -> None:
+        if contents_only:
+            fs.delete_dir_contents(path, missing_dir_ok=True)
+        else:
+            fs.delete_dir(path)
+
+    try:
+        delete_all()
+        return
+    except OSError as exc:
+        if "not empty" not in str(exc):
+            raise
+    left = fs.get_file_info(pafs.FileSelector(path, recursive=True, allow_not_found=True))
+    folders = [info.path for info in left if info.type == pafs.FileType.Directory]
+    for folder in sorted(folders, key=lambda folder: folder.count("/"), reverse=True):
+        fs.delete_dir(folder)
+    if fs.get_file_info(path).type != pafs.FileType.NotFound:  # the server may drop emptied folders itself
+        delete_all()
+
+
 class Storage:
     """Files under local paths or s3:// URIs."""
 
@@ -139,11 +167,13 @@ class Storage:
             if uri.startswith("s3://") and fs.get_file_info(
                 pafs.FileSelector(path, recursive=False, allow_not_found=True)
             ):
-                fs.delete_dir_contents(path, missing_dir_ok=True)
+                _delete_s3_folder(fs, path, contents_only=True)
                 return True
             return False
         if info.type == pafs.FileType.File:
             fs.delete_file(path)
+        elif uri.startswith("s3://"):
+            _delete_s3_folder(fs, path, contents_only=False)
         else:
             fs.delete_dir(path)
         return True

@@ -221,3 +221,35 @@ def test_storage_deletes_files_trees_and_prefixes(s3_server):
     left = sorted(item["Key"] for item in client.list_objects_v2(Bucket=bucket).get("Contents", []))
     assert not any(key.startswith(("warehouse/t1/", "warehouse/t2/part")) for key in left), left
     assert not any(key.endswith("offsets/0") for key in left), left
+
+
+def test_storage_deletes_a_delta_table_folder_with_subfolders(s3_server):
+    """pyarrow's one-batch tree delete also deletes each folder's marker key ('_delta_log/'); versitygw
+    refuses that while files remain below ("Directory object not empty"). Storage.delete_tree then
+    deletes the folders deepest first (the `lakehouse reset` of a table with a change-data folder)."""
+    import pyarrow.fs as pafs
+
+    client = s3_server.client()
+    bucket = _fresh_bucket(s3_server)
+    layout = ["_delta_log/00000000000000000000.json", "_delta_log/00000000000000000001.json",
+              "part-0.snappy.parquet", "_change_data/cdc-0.snappy.parquet"]
+
+    def make_table(prefix: str) -> None:
+        for name in layout:
+            client.put_object(Bucket=bucket, Key=f"{prefix}/{name}", Body=b"x")
+
+    make_table("raw/dim_customer")
+    raw = pafs.S3FileSystem(endpoint_override=s3_server.endpoint.split("://")[1], scheme="http",
+                            access_key=s3_server.access_key, secret_key=s3_server.secret_key,
+                            region=s3_server.region)
+    with pytest.raises(OSError, match="not empty"):  # the server quirk the fallback is there for
+        raw.delete_dir(f"{bucket}/raw/dim_customer")
+
+    make_table("warehouse/gold/dim_customer")
+    make_table("warehouse/gold/other")
+    storage = _storage(s3_server)
+    assert storage.delete_tree(f"s3://{bucket}/warehouse/gold/dim_customer") is True
+    assert not storage.exists(f"s3://{bucket}/warehouse/gold/dim_customer")
+    left = sorted(item["Key"] for item in client.list_objects_v2(Bucket=bucket, Prefix="warehouse/").get("Contents", []))
+    assert left == sorted(f"warehouse/gold/other/{name}" for name in layout), left
+    assert storage.delete_tree(f"s3://{bucket}/warehouse/gold/dim_customer") is False
