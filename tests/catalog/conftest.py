@@ -1,29 +1,13 @@
-"""Catalog fixtures: one real Hive Metastore per test session, started through our own start function."""
+"""Catalog fixtures. The metastore itself (Hive Metastore 4.0.1 on Postgres, one per test session) is
+tests/services/metastore.py's `metastore_uri`."""
 
 from __future__ import annotations
 
-import shutil
 import uuid
 
 import pytest
 
 from lakehouse.config import Settings
-
-
-@pytest.fixture(scope="session")
-def metastore_uri(tmp_path_factory):
-    """thrift://127.0.0.1:<free port> of a local Hive Metastore (pyspark's jars, Derby)."""
-    if shutil.which("java") is None:
-        pytest.skip("java is not installed: the local Hive Metastore needs a JDK 17")
-    pytest.importorskip("hive_metastore_client", reason="hive-metastore-client is not installed")
-    from lakehouse.catalog.metastore_server import start_metastore, stop_metastore
-
-    state_dir = tmp_path_factory.mktemp("metastore")
-    status = start_metastore(state_dir, port=0)
-    try:
-        yield status.uri
-    finally:
-        stop_metastore(state_dir)
 
 
 @pytest.fixture

@@ -33,10 +33,13 @@ _SCHEMA_PART_SIZE = 4000  # Spark's spark.sql.sources.schemaStringLengthThreshol
 _INPUT_FORMAT = "org.apache.hadoop.mapred.SequenceFileInputFormat"
 _OUTPUT_FORMAT = "org.apache.hadoop.hive.ql.io.HiveSequenceFileOutputFormat"
 _SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
-# Parameters the metastore, Spark or we manage; everything else is a user property.
+# Parameters the metastore, Spark or we manage; everything else is a user property. The
+# metastore's stats gathering on create_table adds numFiles/totalSize, and metastore 4.0.1 also
+# numFilesErasureCoded (seen in tests/catalog); Hive 3+ clients add bucketing_version.
 _INTERNAL_PARAMETERS = {
     "EXTERNAL", "comment", "transient_lastDdlTime", "COLUMN_STATS_ACCURATE", "numFiles", "numRows",
-    "rawDataSize", "totalSize", "last_modified_by", "last_modified_time",
+    "rawDataSize", "totalSize", "last_modified_by", "last_modified_time", "numFilesErasureCoded",
+    "bucketing_version",
 }
 _INTERNAL_PREFIXES = ("spark.sql.",)
 _USER_PRINCIPAL = 1  # PrincipalType.USER
@@ -82,6 +85,7 @@ class HiveMetastoreCatalog(Catalog):
         self.kind = f"Hive Metastore at {uri}"
         self._client_class = _client_class(timeout_seconds)
         self._ttypes = require("thrift_files.libraries.thrift_hive_metastore_client.ttypes")
+        self._legacy_get_table = False  # set once a metastore answers that it has no get_table_req
 
     # One connection per operation: cheap on a LAN, and a metastore restart between pipeline
     # steps does not leave us holding a dead socket.
@@ -118,6 +122,21 @@ class HiveMetastoreCatalog(Catalog):
                     f"The Hive Metastore at {self.uri} refused to {action}: {getattr(exc, 'message', exc)}",
                     hint="see the metastore's log for details",
                 ) from exc
+
+    def fetch_table(self, client: Any, database_name: str, table_name: str) -> Any:
+        """The Thrift Table: `get_table_req` (metastore 3.0+; 4.0.1 removed `get_table`, HIVE-26537),
+        falling back to `get_table` on a metastore that does not know the request call (2.x)."""
+        from thrift.Thrift import TApplicationException
+
+        if not self._legacy_get_table:
+            try:
+                request = self._ttypes.GetTableRequest(dbName=database_name, tblName=table_name)
+                return client.get_table_req(request).table
+            except TApplicationException as exc:
+                if exc.type != TApplicationException.UNKNOWN_METHOD:
+                    raise
+                self._legacy_get_table = True
+        return client.get_table(database_name, table_name)
 
     def _get_or_none(self, client: Any, getter: Callable[[Any], T]) -> T | None:
         try:
@@ -170,7 +189,7 @@ class HiveMetastoreCatalog(Catalog):
     def _recreate_schema(self, new: SchemaInfo) -> None:
         database_name = self.names.metastore_schema(new.name)
         table_names = self._call(f"list tables of {database_name}", lambda c: c.get_all_tables(database_name))
-        tables = [self._call(f"read table {database_name}.{t}", lambda c, t=t: c.get_table(database_name, t))
+        tables = [self._call(f"read table {database_name}.{t}", lambda c, t=t: self.fetch_table(c, database_name, t))
                   for t in table_names]
         try:
             for table in tables:
@@ -216,7 +235,7 @@ class HiveMetastoreCatalog(Catalog):
         validate_identifier(name, "table")
         table = self._call(
             f"read table {database_name}.{name}",
-            lambda c: self._get_or_none(c, lambda c2: c2.get_table(database_name, name)),
+            lambda c: self._get_or_none(c, lambda c2: self.fetch_table(c2, database_name, name)),
         )
         if table is None:
             return None

@@ -1,34 +1,93 @@
-"""A real Hive Metastore (Thrift) for development and tests, run from the jars pyspark bundles.
+"""A real Hive Metastore 4.0.1 (Thrift) for development and tests: the version the Docker stack ships.
 
-pyspark ships hive-metastore 2.3.10, Derby 10.16 and DataNucleus, which is all a metastore needs;
-no download, no Docker. State lives in one folder (default `.lakehouse/metastore/` under the
-current directory): `state.json` (pid, port), `hive-site.xml`, the Derby database, and logs.
-The Derby database outlives `stop`, so registrations survive a restart.
+It runs from the JVM manifest's `metastore` set (the standalone metastore 4.0.1 binary
+distribution and the Postgres JDBC driver) plus its `metastore-hadoop` set (the Hadoop client jars
+and the few libraries the distribution expects a Hadoop install to provide). Fetch them once with
+`python -m lakehouse.jvm fetch metastore metastore-hadoop`. No Docker.
+
+The metastore reads the same hive-site.xml and core-site.xml as the Docker image
+(docker/hive/conf/); what docker-compose.yml passes in SERVICE_OPTS (the JDBC connection) is
+passed the same way, as -D system properties, plus the few overrides a machine without MinIO needs
+(a local warehouse dir, the Thrift port).
+
+Its database is either
+- Derby, in the state folder (the default, for `lakehouse metastore start`): registrations survive
+  a restart; or
+- Postgres, like the stack: `start_postgres` runs a throwaway cluster from the distribution's
+  packages (initdb/pg_ctl; as the `postgres` user when we are root), and `start_metastore(...,
+  database=cluster.database("metastore"))` uses it. The tests do this.
+The schema is created with the distribution's schematool (`-dbType <db> -initSchema`) once per
+database.
+
+State lives in one folder (default `.lakehouse/metastore/` under the current directory):
+`state.json` (pid, port), `conf/`, the Derby database, and logs.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from xml.sax.saxutils import escape
 
-from lakehouse.errors import CatalogError
+from lakehouse.errors import CatalogError, MissingDependencyError
 from lakehouse.optional import require
 
 DEFAULT_PORT = 9083
 DEFAULT_STATE_DIR = ".lakehouse/metastore"
 STATE_DIR_ENV = "LAKEHOUSE_METASTORE_DIR"
 MAIN_CLASS = "org.apache.hadoop.hive.metastore.HiveMetaStore"
+SCHEMA_TOOL_CLASS = "org.apache.hadoop.hive.metastore.tools.schematool.MetastoreSchemaTool"
+METASTORE_VERSION = "4.0.1"
+JVM_SETS = ("metastore", "metastore-hadoop")
 STATE_FILE = "state.json"
 LOG_FILE = "metastore.log"  # Hive's own log (log4j2)
 CONSOLE_FILE = "metastore.out"  # the JVM's stdout/stderr: startup failures land here
+SCHEMA_LOG_FILE = "schematool.out"
+SCHEMA_MARKER = "schema-initialised.json"
+# The Docker image's configuration (docker/hive/conf), read from the checkout.
+DOCKER_CONF_DIR = Path(__file__).resolve().parents[3] / "docker" / "hive" / "conf"
+CONF_FILES = ("hive-site.xml", "core-site.xml")
+# core-site.xml expands ${env.NAME}: every name it uses must be set, or Hadoop keeps the literal
+# text. Without MinIO these placeholders are never contacted (no s3a:// location is used).
+CORE_SITE_ENV_DEFAULTS = {
+    "AWS_ENDPOINT_URL": "http://127.0.0.1:9000",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "unset",
+    "AWS_SECRET_ACCESS_KEY": "unset",
+}
+POSTGRES_INSTALL_HINT = "install Postgres: apt-get install postgresql (Debian/Ubuntu; gives initdb and pg_ctl)"
+
+
+@dataclass(frozen=True)
+class MetastoreDatabase:
+    """The metastore's backing database: what SERVICE_OPTS gives the Docker image."""
+
+    db_type: str  # schematool's -dbType: derby | postgres
+    url: str
+    driver: str
+    user: str = "APP"
+    password: str = "mine"
+
+    def system_properties(self) -> list[str]:
+        return [
+            f"-Djavax.jdo.option.ConnectionDriverName={self.driver}",
+            f"-Djavax.jdo.option.ConnectionURL={self.url}",
+            f"-Djavax.jdo.option.ConnectionUserName={self.user}",
+            f"-Djavax.jdo.option.ConnectionPassword={self.password}",
+        ]
+
+
+def derby_database(state_dir: Path) -> MetastoreDatabase:
+    return MetastoreDatabase("derby", f"jdbc:derby:;databaseName={state_dir / 'metastore_db'};create=true",
+                             "org.apache.derby.jdbc.EmbeddedDriver")
 
 
 @dataclass(frozen=True)
@@ -51,17 +110,6 @@ def default_state_dir() -> Path:
     return Path(os.environ.get(STATE_DIR_ENV) or DEFAULT_STATE_DIR).resolve()
 
 
-def pyspark_jars_dir() -> Path:
-    pyspark = require("pyspark")
-    jars = Path(pyspark.__file__).parent / "jars"
-    if not list(jars.glob("hive-metastore-*.jar")):
-        raise CatalogError(
-            f"No hive-metastore jar under {jars}.",
-            hint='the local metastore runs from the jars pyspark bundles: pip install "pyspark==4.0.1"',
-        )
-    return jars
-
-
 def java_executable() -> str:
     java_home = os.environ.get("JAVA_HOME")
     candidate = Path(java_home, "bin", "java") if java_home else None
@@ -76,31 +124,202 @@ def java_executable() -> str:
     return found
 
 
-def hive_site_xml(state_dir: Path) -> str:
-    properties = {
-        "javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={state_dir / 'metastore_db'};create=true",
-        "javax.jdo.option.ConnectionDriverName": "org.apache.derby.jdbc.EmbeddedDriver",
-        # No schematool run: DataNucleus creates the tables on first start.
-        "datanucleus.schema.autoCreateAll": "true",
-        "hive.metastore.schema.verification": "false",
-        # pyspark does not ship BoneCP (Hive's default pool); without this, drop_database and
-        # drop_table fail inside the transaction listener with NoClassDefFoundError.
-        "datanucleus.connectionPoolingType": "None",
-        # The async log4j appender needs the LMAX disruptor jar, which pyspark does not ship.
-        "hive.async.log.enabled": "false",
-        # Databases and tables created without a location (e.g. the built-in `default`) would
-        # otherwise point at /user/hive/warehouse.
-        "hive.metastore.warehouse.dir": f"file:{state_dir / 'warehouse'}",
-        # Delta's overwriteSchema may change a column's type; re-registering must not be refused.
-        "hive.metastore.disallow.incompatible.col.type.changes": "false",
-    }
-    body = "\n".join(
-        f"  <property><name>{escape(key)}</name><value>{escape(value)}</value></property>"
-        for key, value in properties.items()
-    )
-    return f'<?xml version="1.0"?>\n<configuration>\n{body}\n</configuration>\n'
+# --- the metastore distribution -----------------------------------------------------------------
+@dataclass(frozen=True)
+class MetastoreDistribution:
+    home: Path  # apache-hive-metastore-4.0.1-bin/ (bin/, lib/, scripts/)
+    jars: tuple[Path, ...]  # put before lib/*: the manifest's JDBC driver, Hadoop and its libraries
+
+    def classpath(self, conf_dir: Path) -> str:
+        return os.pathsep.join([str(conf_dir), *(str(jar) for jar in self.jars), str(self.home / "lib" / "*")])
 
 
+def metastore_distribution() -> MetastoreDistribution:
+    """The manifest's metastore 4.0.1 distribution, fetched and unpacked; fails with the fetch command."""
+    from lakehouse.jvm import cache_dir, load_manifest
+
+    manifest = load_manifest()
+    cache = cache_dir()
+    fetch_hint = "fetch it once with: python -m lakehouse.jvm fetch " + " ".join(JVM_SETS)
+    try:
+        paths = manifest.paths(list(JVM_SETS), cache)
+    except MissingDependencyError as exc:
+        raise MissingDependencyError(exc.message, hint=fetch_hint) from exc
+    archives = [path for path in paths if path.name.endswith(".tar.gz")]
+    if len(archives) != 1:
+        raise CatalogError(f"Expected one metastore distribution (.tar.gz) in sets {', '.join(JVM_SETS)}, "
+                           f"found {len(archives)}.", hint="check src/lakehouse/jvm/manifest.tsv")
+    marker = archives[0].with_name(archives[0].name + ".unpacked")
+    home = archives[0].parent / marker.read_text(encoding="utf-8").strip() if marker.is_file() else None
+    if home is None or not (home / "lib").is_dir():
+        raise MissingDependencyError(f"{archives[0]} is not unpacked.", hint=fetch_hint)
+    return MetastoreDistribution(home, tuple(path for path in paths if path.suffix == ".jar"))
+
+
+def write_conf_dir(conf_dir: Path, source: Path = DOCKER_CONF_DIR) -> Path:
+    """The Docker image's hive-site.xml and core-site.xml, copied unchanged."""
+    missing = [name for name in CONF_FILES if not (source / name).is_file()]
+    if missing:
+        raise CatalogError(
+            f"The metastore configuration {', '.join(missing)} is not in {source}.",
+            hint="run from a checkout of the repository (the metastore reads docker/hive/conf/)",
+        )
+    conf_dir.mkdir(parents=True, exist_ok=True)
+    for name in CONF_FILES:
+        shutil.copyfile(source / name, conf_dir / name)
+    return conf_dir
+
+
+def metastore_env(distribution: MetastoreDistribution, conf_dir: Path) -> dict[str, str]:
+    env = {**CORE_SITE_ENV_DEFAULTS, **os.environ}
+    # schematool finds its SQL scripts under METASTORE_HOME/scripts.
+    env.update({"METASTORE_HOME": str(distribution.home), "METASTORE_CONF_DIR": str(conf_dir),
+                "HIVE_CONF_DIR": str(conf_dir), "HADOOP_CONF_DIR": str(conf_dir)})
+    return env
+
+
+# Faster JVM start for short-lived and small processes (C1 only: schematool runs ~700 statements).
+_QUICK_JVM = ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto"]
+
+
+def init_schema(
+    database: MetastoreDatabase, state_dir: Path, *, distribution: MetastoreDistribution | None = None,
+    timeout_seconds: float = 300.0,
+) -> bool:
+    """Create the metastore schema with schematool -initSchema, once per database; returns whether it ran."""
+    distribution = distribution or metastore_distribution()
+    marker = state_dir / SCHEMA_MARKER
+    if marker.is_file() and json.loads(marker.read_text()).get("url") == database.url:
+        return False
+    conf_dir = write_conf_dir(state_dir / "conf")
+    command = [java_executable(), "-Xmx256m", *_QUICK_JVM, *database.system_properties(),
+               f"-Dderby.stream.error.file={state_dir / 'derby.log'}",
+               "-cp", distribution.classpath(conf_dir), SCHEMA_TOOL_CLASS,
+               "-dbType", database.db_type, "-initSchema"]
+    log = state_dir / SCHEMA_LOG_FILE
+    with open(log, "wb") as out:
+        try:
+            result = subprocess.run(command, cwd=state_dir, env=metastore_env(distribution, conf_dir), stdout=out,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=timeout_seconds)
+        except subprocess.TimeoutExpired as exc:
+            raise CatalogError(f"schematool -initSchema did not finish within {timeout_seconds:.0f}s.",
+                               hint=f"see {log}") from exc
+    if result.returncode != 0:
+        raise CatalogError(
+            f"schematool -dbType {database.db_type} -initSchema failed (exit {result.returncode}). "
+            f"Last output:\n{_tail(log)}",
+            hint=f"see {log}; is the database at {database.url} reachable and empty?",
+        )
+    marker.write_text(json.dumps({"url": database.url, "version": METASTORE_VERSION}))
+    return True
+
+
+# --- Postgres -----------------------------------------------------------------------------------
+POSTGRES_USER = "hive"
+POSTGRES_PASSWORD = "hive"
+POSTGRES_SYSTEM_USER = "postgres"  # Postgres refuses to run as root; the Debian packages create this user
+
+
+def postgres_bin_dir() -> Path:
+    """Where initdb and pg_ctl are: on PATH, else the newest /usr/lib/postgresql/<major>/bin."""
+    found = shutil.which("initdb")
+    if found and shutil.which("pg_ctl"):
+        return Path(found).resolve().parent
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+                        key=lambda path: int(path.parent.parent.name) if path.parent.parent.name.isdigit() else 0)
+    if candidates:
+        return candidates[-1].parent
+    raise CatalogError("Postgres is not installed (no initdb on PATH nor under /usr/lib/postgresql/*/bin).",
+                       hint=POSTGRES_INSTALL_HINT)
+
+
+@dataclass(frozen=True)
+class PostgresCluster:
+    """A throwaway Postgres cluster on 127.0.0.1 (trust authentication, no fsync)."""
+
+    base_dir: Path
+    port: int
+    bin_dir: Path
+    run_as: str | None  # the system user the server runs as (when we are root)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.base_dir / "data"
+
+    @property
+    def log(self) -> Path:
+        return self.base_dir / "postgres.log"
+
+    def jdbc_url(self, database: str) -> str:
+        return f"jdbc:postgresql://127.0.0.1:{self.port}/{database}"
+
+    def database(self, name: str) -> MetastoreDatabase:
+        return MetastoreDatabase("postgres", self.jdbc_url(name), "org.postgresql.Driver",
+                                 POSTGRES_USER, POSTGRES_PASSWORD)
+
+    def _command(self, *args: str) -> list[str]:
+        command = [str(self.bin_dir / args[0]), *args[1:]]
+        return ["runuser", "-u", self.run_as, "--", *command] if self.run_as else command
+
+    def run(self, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
+        result = subprocess.run(self._command(*args), capture_output=True, text=True, timeout=timeout,
+                                stdin=subprocess.DEVNULL, cwd=self.base_dir)
+        if result.returncode != 0:
+            raise CatalogError(f"Postgres command {args[0]} failed (exit {result.returncode}): "
+                               f"{(result.stderr or result.stdout).strip()[-2000:]}",
+                               hint=f"see {self.log}" if self.log.exists() else POSTGRES_INSTALL_HINT)
+        return result
+
+    def create_database(self, name: str) -> MetastoreDatabase:
+        self.run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", POSTGRES_USER, name)
+        return self.database(name)
+
+
+def start_postgres(base_dir: Path | None = None, port: int = 0, *, timeout_seconds: float = 60.0) -> PostgresCluster:
+    """initdb + pg_ctl start of a new cluster in `base_dir` (a new temp dir by default).
+
+    As root, the cluster runs as the `postgres` system user and `base_dir` is handed to it (a
+    pytest tmp dir under /tmp/pytest-of-root is not traversable by that user, so the default
+    is a fresh dir directly under the system temp dir).
+    """
+    bin_dir = postgres_bin_dir()
+    run_as = None
+    if os.geteuid() == 0:
+        try:
+            owner = pwd.getpwnam(POSTGRES_SYSTEM_USER)
+        except KeyError as exc:
+            raise CatalogError("Postgres cannot run as root and there is no `postgres` system user.",
+                               hint=POSTGRES_INSTALL_HINT + " (the package creates the user)") from exc
+        if shutil.which("runuser") is None:
+            raise CatalogError("Running Postgres as the postgres user needs `runuser`.",
+                               hint="apt-get install util-linux")
+        run_as = POSTGRES_SYSTEM_USER
+    base_dir = Path(base_dir) if base_dir else Path(tempfile.mkdtemp(prefix="lakehouse-postgres-"))
+    base_dir.mkdir(parents=True, exist_ok=True)
+    if run_as:
+        os.chown(base_dir, owner.pw_uid, owner.pw_gid)
+    cluster = PostgresCluster(base_dir, port or _free_port(), bin_dir, run_as)
+    cluster.run("initdb", "-D", str(cluster.data_dir), "-U", POSTGRES_USER, "--auth=trust", "-E", "UTF8",
+                "--no-sync", "--no-instructions")
+    # Listen on 127.0.0.1 only, sockets in base_dir (not /run/postgresql), no fsync: a test database.
+    options = f"-h 127.0.0.1 -p {cluster.port} -k {base_dir} -F -c max_connections=50"
+    cluster.run("pg_ctl", "-D", str(cluster.data_dir), "-l", str(cluster.log), "-o", options,
+                "-w", "-t", str(int(timeout_seconds)), "start", timeout=timeout_seconds + 10)
+    return cluster
+
+
+def stop_postgres(cluster: PostgresCluster, *, remove: bool = True) -> None:
+    """pg_ctl stop (fast); then remove its folder. Idempotent."""
+    if (cluster.data_dir / "postmaster.pid").exists():
+        try:
+            cluster.run("pg_ctl", "-D", str(cluster.data_dir), "-m", "fast", "-w", "stop", timeout=60)
+        except CatalogError:
+            pass  # already gone
+    if remove:
+        shutil.rmtree(cluster.base_dir, ignore_errors=True)
+
+
+# --- the metastore process ----------------------------------------------------------------------
 def _port_answers(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as sock:
         sock.settimeout(1.0)
@@ -140,7 +359,7 @@ def metastore_status(state_dir: Path | None = None) -> MetastoreStatus | None:
     if state is None:
         return None
     running = _is_our_metastore(state["pid"]) and _port_answers(state["port"])
-    return MetastoreStatus(state["pid"], state["port"], str(state_dir), str(state_dir / LOG_FILE), running)
+    return MetastoreStatus(state["pid"], state["port"], str(state_dir), str(state_dir / CONSOLE_FILE), running)
 
 
 def _tail(path: Path, lines: int = 15) -> str:
@@ -150,12 +369,14 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 
 def start_metastore(
-    state_dir: Path | None = None, port: int = DEFAULT_PORT, *, timeout_seconds: float = 180.0
+    state_dir: Path | None = None, port: int = DEFAULT_PORT, *, timeout_seconds: float = 180.0,
+    database: MetastoreDatabase | None = None,
 ) -> MetastoreStatus:
-    """Start the metastore in the background and wait until its port answers.
+    """Start Hive Metastore 4.0.1 in the background and wait until its port answers.
 
-    Idempotent: if this state dir's metastore already runs, it is returned as is.
-    port=0 picks a free port.
+    `database` is the backing database (default: Derby in `state_dir`); its schema is created with
+    schematool on first use. Idempotent: if this state dir's metastore already runs, it is
+    returned as is. port=0 picks a free port.
     """
     state_dir = Path(state_dir or default_state_dir()).resolve()
     current = metastore_status(state_dir)
@@ -171,26 +392,33 @@ def start_metastore(
             hint="choose another port (--port, or --port 0 for a free one), or stop what listens there",
         )
     java = java_executable()
-    jars = pyspark_jars_dir()
+    distribution = metastore_distribution()
     state_dir.mkdir(parents=True, exist_ok=True)
-    conf_dir = state_dir / "conf"
-    conf_dir.mkdir(exist_ok=True)
-    (conf_dir / "hive-site.xml").write_text(hive_site_xml(state_dir))
+    database = database or derby_database(state_dir)
+    init_schema(database, state_dir, distribution=distribution, timeout_seconds=timeout_seconds)
+    conf_dir = write_conf_dir(state_dir / "conf")
+    warehouse = state_dir / "warehouse"
+    warehouse.mkdir(exist_ok=True)
     command = [
-        java, "-Xmx512m",
-        f"-Dhive.log.dir={state_dir}", f"-Dhive.log.file={LOG_FILE}",
+        java, "-Xmx512m", "-XX:+UseSerialGC", "-Xshare:auto",
+        *database.system_properties(),
+        # MetastoreConf lets system properties override hive-site.xml: the default database's
+        # folder is local (hive-site.xml says s3a://warehouse/, which needs MinIO), and the port.
+        f"-Dmetastore.warehouse.dir={warehouse.as_uri()}",
+        f"-Dmetastore.thrift.port={port}",
         f"-Dderby.stream.error.file={state_dir / 'derby.log'}",
-        # The conf dir comes first so that our hive-site.xml wins over any in the jars.
-        "-cp", f"{conf_dir}{os.pathsep}{jars}/*",
+        "-cp", distribution.classpath(conf_dir),
         MAIN_CLASS, "-p", str(port),
     ]
-    env = {**os.environ, "HIVE_CONF_DIR": str(conf_dir)}
     with open(state_dir / CONSOLE_FILE, "wb") as console:
         process = subprocess.Popen(
-            command, cwd=state_dir, env=env, stdout=console, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,  # outlives the `lakehouse` command
+            command, cwd=state_dir, env=metastore_env(distribution, conf_dir), stdout=console,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,  # outlives the `lakehouse` command
         )
-    (state_dir / STATE_FILE).write_text(json.dumps({"pid": process.pid, "port": port, "command": command}, indent=2))
+    (state_dir / STATE_FILE).write_text(json.dumps(
+        {"pid": process.pid, "port": port, "version": METASTORE_VERSION, "database": database.url,
+         "command": command}, indent=2))
     return _wait_until_up(process.pid, port, state_dir, timeout_seconds, process=process)
 
 
@@ -203,15 +431,15 @@ def _wait_until_up(
         if exited:
             raise CatalogError(
                 f"The Hive Metastore exited during startup. Last output:\n{_tail(state_dir / CONSOLE_FILE)}",
-                hint=f"see {state_dir / LOG_FILE} and {state_dir / CONSOLE_FILE}",
+                hint=f"see {state_dir / CONSOLE_FILE}",
             )
         if _port_answers(port):
-            return MetastoreStatus(pid, port, str(state_dir), str(state_dir / LOG_FILE), True)
+            return MetastoreStatus(pid, port, str(state_dir), str(state_dir / CONSOLE_FILE), True)
         time.sleep(0.25)
     _terminate(pid)
     raise CatalogError(
         f"The Hive Metastore did not answer on port {port} within {timeout_seconds:.0f}s; it was stopped.",
-        hint=f"see {state_dir / LOG_FILE}; on a slow machine raise the timeout (--timeout)",
+        hint=f"see {state_dir / CONSOLE_FILE}; on a slow machine raise the timeout (--timeout)",
     )
 
 
