@@ -130,7 +130,10 @@ def clone(template: Place, warehouse: str) -> Place:
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=source + "/"):
             for item in page.get("Contents", []):
                 key = target + item["Key"][len(source):]
-                client.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": item["Key"]})
+                if key.endswith("/"):  # a folder marker: versitygw refuses CopyObject onto a folder key
+                    client.put_object(Bucket=bucket, Key=key, Body=b"")
+                else:
+                    client.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": item["Key"]})
     else:
         shutil.copytree(template.warehouse, warehouse)
     return place
