@@ -121,7 +121,10 @@ def start_versitygw(root: Path, *, access_log: bool = False) -> tuple[S3Server, 
     binary = versitygw_binary()
     data_dir = root / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
-    backend_options = [] if _has_xattrs(data_dir) else ["--sidecar", str(root / "sidecar")]
+    backend_options: list[str] = []
+    if not _has_xattrs(data_dir):
+        (root / "sidecar").mkdir(exist_ok=True)
+        backend_options = ["--sidecar", str(root / "sidecar")]
     port = _free_port()
     server = S3Server(endpoint=f"http://127.0.0.1:{port}", data_dir=data_dir,
                       access_log=root / "access.log" if access_log else None)
