@@ -470,3 +470,16 @@ def stop_metastore(state_dir: Path | None = None) -> bool:
     _terminate(state["pid"])
     (state_dir / STATE_FILE).unlink(missing_ok=True)
     return was_running
+
+
+def spark_hive_client_jars() -> list[Path]:
+    """The jars for Spark's `spark.sql.hive.metastore.jars.path` with metastore version 4.0.1: the
+    manifest's `hive-client` set, the metastore distribution's lib/ and the non-Hadoop jars of
+    `metastore-hadoop` (Spark shares its own Hadoop client with the isolated Hive client)."""
+    from lakehouse.jvm import load_manifest
+
+    distribution = metastore_distribution()
+    hive_client = load_manifest().paths(["hive-client"])
+    extra = [jar for jar in distribution.jars
+             if not jar.name.startswith(("hadoop-client-", "postgresql-"))]
+    return [*hive_client, *extra, *sorted((distribution.home / "lib").glob("*.jar"))]
