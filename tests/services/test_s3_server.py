@@ -65,11 +65,11 @@ APPENDS_EACH = 5
 ROWS_EACH = 3
 
 
-def _append_many(table_uri: str, options: dict[str, str], writer: int, start_at: float) -> None:
-    """One writer process: wait for the common start, then append APPENDS_EACH small batches."""
+def _append_many(table_uri: str, options: dict[str, str], writer: int, start) -> None:
+    """One writer process: wait until every writer is ready, then append APPENDS_EACH small batches."""
     from deltalake import CommitProperties, write_deltalake
 
-    time.sleep(max(0.0, start_at - time.time()))
+    start.wait(timeout=120)
     for batch in range(APPENDS_EACH):
         rows = pa.table({
             "writer": pa.array([writer] * ROWS_EACH, pa.int32()),
@@ -101,10 +101,11 @@ def test_racing_delta_rs_appends_lose_nothing(logged_s3_server):
     schema = pa.schema([("writer", pa.int32()), ("batch", pa.int32()), ("row", pa.int32())])
     write_deltalake(table_uri, schema.empty_table(), mode="append", storage_options=options)  # version 0
 
-    start_at = time.time() + 3.0  # every process has imported deltalake and waits by then
     context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(WRITERS, mp_context=context) as pool:
-        futures = [pool.submit(_append_many, table_uri, options, writer, start_at) for writer in range(WRITERS)]
+    with context.Manager() as manager, \
+            concurrent.futures.ProcessPoolExecutor(WRITERS, mp_context=context) as pool:
+        start = manager.Barrier(WRITERS)  # all writers begin together, however slow their start-up
+        futures = [pool.submit(_append_many, table_uri, options, writer, start) for writer in range(WRITERS)]
         for future in futures:
             future.result(timeout=300)
 
