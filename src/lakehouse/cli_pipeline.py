@@ -95,11 +95,11 @@ def reset(ctx, pipeline_name: str, table: str | None, yes: bool) -> None:
 @click.option("--pipeline", "pipeline_name", default="customer", show_default=True)
 @click.pass_obj
 def status(ctx, pipeline_name: str) -> None:
-    """Per table: version, rows, last batch, pending input."""
+    """Per table: version, rows, last batch, pending input, the engine whose checkpoints it has."""
     rows = _inspector(ctx).status(_pipeline(pipeline_name))
     for row in rows:
         row["pending"] = row.get("files_pending", row.get("versions_pending"))
-    text = _format_table(rows, ["table", "kind", "version", "rows", "last_batch", "pending"])
+    text = _format_table(rows, ["table", "kind", "version", "rows", "last_batch", "pending", "engine"])
     for row in rows:
         for item in row.get("files_quarantined", []):
             text += f"\nQUARANTINED {row['table']}: {item['uri']} (batch {item['batch_id']}): {item['reason']}"

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any, Sequence
 
 from lakehouse.engines.base import EngineAdapter, Transaction
+from lakehouse.errors import LakehouseError
 from lakehouse.faults import crash_during, crashpoint
 from lakehouse.spec.model import HASH_VALUE, IS_CURRENT, Kind, TableSpec
 from lakehouse.strategies import ingest, scd1, scd2
@@ -72,6 +73,16 @@ def open_batch(engine: EngineAdapter, spec: TableSpec, batch_id: int, rows_in: i
     result = BatchResult(str(spec.ref), batch_id, rows_in=rows_in)
     txn = Transaction(app_id(spec), batch_id)
     if engine.already_committed(spec.ref, txn):
+        if engine.already_committed(spec.ref, Transaction(txn.app_id, batch_id + 1)):
+            # A replay is of the last batch planned, so the table cannot hold a later one from this
+            # checkpoint: another writer (the other engine, or checkpoints lost) committed under the app id.
+            raise LakehouseError(
+                f"{spec.ref}: batch {batch_id} is not new, but the table already holds a later batch under "
+                f"app transaction '{txn.app_id}'; another engine or an older checkpoint wrote it, and skipping "
+                "this batch would drop its input.",
+                hint=f"run the engine that wrote {spec.ref}, or rebuild it with `lakehouse reset --table "
+                f"{spec.ref} --yes`",
+            )
         result.skipped_as_replay = True
     return result, txn
 

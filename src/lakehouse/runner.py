@@ -9,7 +9,9 @@ from typing import Any, Callable
 from lakehouse.catalog.spec import CatalogSpec, default_spec_dir, load_catalog_spec
 from lakehouse.catalog.sync import sync_schema, sync_table
 from lakehouse.config import Settings
-from lakehouse.flows import BatchResult, table_properties
+from lakehouse.checkpoints import MixedEnginesError, check_engine, record_engine, table_engine
+from lakehouse.engines.base import Transaction
+from lakehouse.flows import BatchResult, app_id, table_properties
 from lakehouse.locking import pipeline_lock
 from lakehouse.spec.model import Pipeline, TableRef, TableSpec
 from lakehouse.storage import Storage
@@ -76,10 +78,15 @@ class Runner:
         started = time.perf_counter()
         report = RunReport(pipeline.name, self.settings.engine)
         with pipeline_lock(self.settings, pipeline.name if only is None else f"{pipeline.name}.{only}"):
+            selected = self.selected(pipeline, only)
+            # All before any: a refused run runs nothing.
+            recorded = {spec.ref: self.check_engine(pipeline, spec) for spec in selected}
             driver = self.driver()
-            for spec in self.selected(pipeline, only):
+            for spec in selected:
                 table_started = time.perf_counter()
                 results: list[BatchResult] = driver.run_table(spec)
+                if recorded[spec.ref] is None:
+                    record_engine(self.storage, self._checkpoint_root(spec), self.settings.engine)
                 table_report = TableReport(str(spec.ref))
                 for result in results:
                     table_report.batches.append(asdict(result))
@@ -92,6 +99,29 @@ class Runner:
                 self.progress(_describe(table_report))
         report.seconds = round(time.perf_counter() - started, 3)
         return report
+
+    # -- which engine owns a table -----------------------------------------------------------
+    def _checkpoint_root(self, spec: TableSpec) -> str:
+        return self.settings.checkpoint_uri(spec.ref.schema, spec.ref.name)
+
+    def check_engine(self, pipeline: Pipeline, spec: TableSpec) -> str | None:
+        """Refuses to run a table whose checkpoints another engine wrote (lakehouse.checkpoints explains
+        why no engine can continue from the other's), and a table holding batches under its app
+        transaction but no checkpoints at all (its first batches would be taken for replays).
+        Returns the engine the table's marker names (None: no marker yet)."""
+        root = self._checkpoint_root(spec)
+        recorded = check_engine(self.storage, root, self.settings.engine, str(spec.ref), pipeline.name)
+        if recorded is not None:
+            return recorded
+        if table_engine(self.storage, root) is None and self.engine.table_version(spec.ref) is not None \
+                and self.engine.already_committed(spec.ref, Transaction(app_id(spec), 0)):
+            raise MixedEnginesError(
+                f"{spec.ref} holds batches committed by a pipeline run, but its checkpoints ({root}) are gone: "
+                "a new run would take its first batches for replays and skip their input; nothing was run.",
+                hint=f"rebuild it with `lakehouse reset --pipeline {pipeline.name} --table {spec.ref} --yes` "
+                "(drops the table, the tables fed from it and their checkpoints; landing files stay)",
+            )
+        return None
 
     # -- catalog -------------------------------------------------------------------------------
     def _registered(self, spec: TableSpec) -> bool:
