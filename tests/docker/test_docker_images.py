@@ -30,8 +30,8 @@ VERSION_SET = {
     "HADOOP_AWS_VERSION": "3.4.1",
     "AWS_SDK_BUNDLE_VERSION": "2.24.6",
     "HIVE_METASTORE_VERSION": "4.0.1",
-    "HIVE_IMAGE": "apache/hive:4.0.1",
 }
+HIVE_IMAGE = "apache/hive:4.0.1"
 HIVE_SET = {"HADOOP_AWS_VERSION": "3.3.6", "AWS_JAVA_SDK_BUNDLE_VERSION": "1.12.367"}
 HIVE_CONF = REPO_ROOT / "docker" / "hive" / "conf"
 S3A_SETTINGS = {
@@ -74,7 +74,7 @@ def test_spark_dockerfile_uses_the_design_version_set():
     args = dockerfile_args(SPARK_DOCKERFILE)
     for name, value in VERSION_SET.items():
         assert args.get(name) == value, f"ARG {name}={args.get(name)!r}, design says {value!r}"
-    assert args["HIVE_IMAGE"].endswith(":" + args["HIVE_METASTORE_VERSION"])
+    assert HIVE_IMAGE.endswith(":" + args["HIVE_METASTORE_VERSION"])
 
 
 def test_aws_sdk_stays_below_2_30():
@@ -94,7 +94,7 @@ def test_hive_dockerfile_puts_the_s3a_jars_of_the_base_image_on_the_classpath():
     for name, value in HIVE_SET.items():
         assert args.get(name) == value
     instructions = dockerfile_instructions(HIVE_DOCKERFILE)
-    assert instructions[0] == ("FROM", VERSION_SET["HIVE_IMAGE"])
+    assert instructions[0] == ("FROM", HIVE_IMAGE)
     text = " ".join(arguments for _, arguments in instructions)
     assert "/opt/hive/lib/postgres.jar" in text
     assert "hadoop-aws-${HADOOP_AWS_VERSION}.jar" in text and "aws-java-sdk-bundle-${AWS_JAVA_SDK_BUNDLE_VERSION}.jar" in text
@@ -120,7 +120,7 @@ def test_spark_defaults_configure_delta_hive_and_s3a():
     assert conf["spark.sql.hive.metastore.version"] == VERSION_SET["HIVE_METASTORE_VERSION"]
     assert conf["spark.sql.hive.metastore.jars"] == "path"
     jars_dir = conf["spark.sql.hive.metastore.jars.path"].removeprefix("file://").rsplit("/", 1)[0]
-    assert f"COPY --from=hive /opt/hive/lib/ {jars_dir}/" in SPARK_DOCKERFILE.read_text()
+    assert f"shutil.copy(jar, '{jars_dir}/')" in SPARK_DOCKERFILE.read_text()
     for key, value in S3A_SETTINGS.items():
         assert conf.get("spark.hadoop." + key) == value, key
     assert conf["spark.hadoop.fs.s3.impl"] == "org.apache.hadoop.fs.s3a.S3AFileSystem"
@@ -179,3 +179,8 @@ def test_spark_image_takes_its_jars_from_the_manifest_with_the_same_versions():
     assert manifest.version_of("org.apache.hadoop", "hadoop-aws") == args["HADOOP_AWS_VERSION"]
     assert manifest.version_of("software.amazon.awssdk", "bundle") == args["AWS_SDK_BUNDLE_VERSION"]
     assert manifest.version_of("org.apache.hive", "hive-standalone-metastore-server") == args["HIVE_METASTORE_VERSION"]
+    assert manifest.version_of("org.apache.hive", "hive-exec") == args["HIVE_METASTORE_VERSION"]
+    # The isolated Hive client gets exactly the jars the tests give it (spark_hive_client_jars).
+    assert "python -m lakehouse.jvm fetch hive-client metastore metastore-hadoop" in text
+    assert "spark_hive_client_jars()" in text and "/opt/hive-metastore-jars/" in text
+    assert spark_defaults()["spark.sql.hive.metastore.jars.path"] == "file:///opt/hive-metastore-jars/*.jar"
