@@ -94,11 +94,32 @@ def test_hive_dockerfile_puts_the_s3a_jars_of_the_base_image_on_the_classpath():
     for name, value in HIVE_SET.items():
         assert args.get(name) == value
     instructions = dockerfile_instructions(HIVE_DOCKERFILE)
-    assert instructions[0] == ("FROM", HIVE_IMAGE)
+    final_from = [arguments for keyword, arguments in instructions if keyword == "FROM"][-1]
+    assert expand(final_from, args) == HIVE_IMAGE
     text = " ".join(arguments for _, arguments in instructions)
-    assert "/opt/hive/lib/postgres.jar" in text
     assert "hadoop-aws-${HADOOP_AWS_VERSION}.jar" in text and "aws-java-sdk-bundle-${AWS_JAVA_SDK_BUNDLE_VERSION}.jar" in text
     assert ("ENV", "HIVE_CUSTOM_CONF_DIR=/opt/hive/custom-conf") in instructions
+    assert ("COPY", "docker/hive/conf/ /opt/hive/custom-conf/") in instructions
+
+
+def test_hive_dockerfile_takes_the_postgres_driver_from_the_jvm_manifest():
+    """The driver is the manifest's pinned, checksummed artifact (the tests' metastore uses it too),
+    fetched in a first stage and copied to the path the image's entrypoint expects."""
+    instructions = dockerfile_instructions(HIVE_DOCKERFILE)
+    text = " ".join(arguments for _, arguments in instructions)
+    assert ("COPY", "src/lakehouse/jvm/ /opt/jvm-fetch/lakehouse/jvm/") in instructions
+    assert "load_manifest().find('org.postgresql', 'postgresql')" in text and "fetch_artifact" in text
+    assert ("COPY", "--from=jdbc --chmod=0644 /opt/jdbc/postgres.jar /opt/hive/lib/postgres.jar") in instructions
+    assert "ADD" not in {keyword for keyword, _ in instructions}, "no unpinned download in the Hive image"
+    # The build context must hold what the Dockerfile copies: the repository root, filtered.
+    build = load_compose()["services"]["metastore"]["build"]
+    assert (build["context"], build["dockerfile"]) == (".", "docker/hive/Dockerfile")
+    ignore = (HIVE_DOCKERFILE.parent / "Dockerfile.dockerignore").read_text().splitlines()
+    for kept in ("!src/lakehouse/jvm/", "!src/lakehouse/errors.py", "!src/lakehouse/__init__.py", "!docker/hive/"):
+        assert kept in ignore
+    from lakehouse.jvm import load_manifest
+
+    assert load_manifest().find("org.postgresql", "postgresql").set_name == "metastore"
 
 
 def test_compose_tags_the_built_images_with_their_versions():
