@@ -1,5 +1,10 @@
-"""One SparkSession for the whole test session (local mode, no Delta jars needed), plus helpers that
-run the same SQL on DuckDB (embedded engine) and Spark and normalise the rows for comparison."""
+"""One SparkSession for the whole test session (local[2], two shuffle partitions), with delta-spark's
+jars from the same place the engine takes them (`session.jar_confs`: LAKEHOUSE_SPARK_PACKAGES, Spark's
+own jars folder, else the manifest's `spark` set in the local cache), plus helpers that run the same
+SQL on DuckDB (embedded engine) and Spark and normalise the rows for comparison.
+
+Without the jars the session still starts (the parity tests need no Delta), and every Delta test
+*fails* with the fetch command: a missing download is not a reason to skip."""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from lakehouse.config import Settings
 
 SKIP_NO_JAVA = "java is not installed (Spark local mode needs a JVM)"
 SKIP_NO_PYSPARK = "pyspark is not installed: pip install 'local-lakehouse[spark]'"
-SKIP_NO_DELTA = "delta-spark jars not available (needs Maven Central); runs in the Docker stack"
+_JARS_MISSING: list[str] = []
 
 
 @pytest.fixture(scope="session")
@@ -34,15 +39,23 @@ def spark():
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
         .config("spark.sql.streaming.forceDeleteTempCheckpointLocation", "true")
+        # Delta rebuilds a snapshot's state over 50 partitions by default: tiny tables, two cores.
+        .config("spark.databricks.delta.snapshotPartitions", "2")
+        .config("spark.sql.sources.parallelPartitionDiscovery.parallelism", "2")
+        .config("spark.driver.memory", "2g")
     )
-    if importlib.util.find_spec("delta") is not None or os.environ.get("LAKEHOUSE_SPARK_PACKAGES"):
-        # Where delta-spark is installed (the Docker image), the Delta tests run too.
-        from lakehouse.engines.spark.session import DELTA_CATALOG, DELTA_EXTENSION
+    from lakehouse.engines.spark.session import DELTA_CATALOG, DELTA_EXTENSION, jar_confs
+    from lakehouse.errors import MissingDependencyError
 
+    try:
+        jars = jar_confs(os.environ)
+    except MissingDependencyError as exc:
+        _JARS_MISSING.append(str(exc))  # the message ends with the fetch command
+    else:
         builder = builder.config("spark.sql.extensions", DELTA_EXTENSION).config(
             "spark.sql.catalog.spark_catalog", DELTA_CATALOG)
-        if os.environ.get("LAKEHOUSE_SPARK_PACKAGES"):
-            builder = builder.config("spark.jars.packages", os.environ["LAKEHOUSE_SPARK_PACKAGES"])
+        for key, value in jars.items():
+            builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     yield session
@@ -73,6 +86,8 @@ def duck_engine(settings):
 def delta_spark(spark):
     from lakehouse.engines.spark.session import delta_available
 
+    if _JARS_MISSING:
+        pytest.fail(_JARS_MISSING[0], pytrace=False)
     if not delta_available(spark):
-        pytest.skip(SKIP_NO_DELTA)
+        pytest.fail("delta-spark's classes did not load although its jars were put on spark.jars", pytrace=False)
     return spark

@@ -7,9 +7,10 @@ import sys
 from lakehouse.config import Settings
 from lakehouse.engines.spark.databricks import UnityCatalogNames, auto_loader_options, schema_hints
 from lakehouse.engines.spark.engine import merge_statement, table_default_confs
-from lakehouse.engines.spark.session import location_from_spark, session_confs, spark_location
+from lakehouse.engines.spark.session import jar_confs, location_from_spark, session_confs, spark_location
 from lakehouse.engines.spark.tables import TableLocator
-from lakehouse.errors import ConfigError
+from lakehouse.errors import ConfigError, MissingDependencyError
+from lakehouse.jvm import load_manifest
 from lakehouse.spec.model import EvolutionMode, LandingSource, TableRef
 from lakehouse.strategies.scd1 import MergePlan
 
@@ -29,8 +30,29 @@ def test_importing_the_engine_does_not_import_pyspark():
     assert out.strip() == "False"
 
 
-def test_session_confs_for_the_docker_stack():
-    confs = session_confs(Settings.load(env=MINIO_ENV), MINIO_ENV)
+def _fake_cache(folder, *, skip: str | None = None) -> list[str]:
+    """A jar cache holding (empty stand-ins for) the manifest's `spark` set, but for `skip`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for artifact in load_manifest().of_sets(["spark"]):
+        if artifact.artifact != skip:
+            artifact.path(folder).write_bytes(b"")
+        paths.append(str(artifact.path(folder)))
+    return paths
+
+
+def _docker_spark_home(tmp_path):
+    jars = tmp_path / "spark-home" / "jars"
+    jars.mkdir(parents=True)
+    (jars / "delta-spark_2.13-4.0.1.jar").write_bytes(b"")
+    return str(tmp_path / "spark-home")
+
+
+def test_session_confs_for_the_docker_stack(tmp_path):
+    env = {**MINIO_ENV, "SPARK_HOME": _docker_spark_home(tmp_path)}
+    confs = session_confs(Settings.load(env=env), env)
+    # The image has delta-spark in $SPARK_HOME/jars: nothing is added to the classpath.
+    assert "spark.jars" not in confs and "spark.jars.packages" not in confs
     assert confs["spark.master"] == "spark://spark-master:7077"
     assert confs["spark.sql.session.timeZone"] == "UTC"
     assert confs["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
@@ -46,12 +68,45 @@ def test_session_confs_for_the_docker_stack():
     assert confs["spark.sql.warehouse.dir"] == "s3a://warehouse"
 
 
-def test_session_confs_locally_have_no_s3_or_hive_and_use_tls_for_https():
-    local = session_confs(Settings.load(landing="/tmp/l", warehouse="/tmp/w", env={}), {})
+def test_session_confs_locally_have_no_s3_or_hive_and_use_tls_for_https(tmp_path):
+    env = {"LAKEHOUSE_JARS_DIR": str(tmp_path / "jars")}
+    _fake_cache(tmp_path / "jars")
+    local = session_confs(Settings.load(landing="/tmp/l", warehouse="/tmp/w", env={}), env)
     assert not any(key.startswith(("spark.hadoop.fs.s3a", "spark.hadoop.hive")) for key in local)
     assert "spark.master" not in local  # pyspark's own launcher defaults to local[*]
-    env = {"AWS_ENDPOINT_URL": "https://s3.example.com", "LAKEHOUSE_WAREHOUSE": "s3://w"}
+    env = {**env, "AWS_ENDPOINT_URL": "https://s3.example.com", "LAKEHOUSE_WAREHOUSE": "s3://w"}
     assert session_confs(Settings.load(env=env), env)["spark.hadoop.fs.s3a.connection.ssl.enabled"] == "true"
+
+
+def test_pip_installed_pyspark_gets_the_manifests_jars_as_local_files(tmp_path):
+    expected = _fake_cache(tmp_path / "jars")
+    env = {"LAKEHOUSE_JARS_DIR": str(tmp_path / "jars"), "SPARK_HOME": str(tmp_path / "no-delta-here")}
+    confs = session_confs(Settings.load(landing="/tmp/l", warehouse="/tmp/w", env={}), env)
+    assert confs["spark.jars"].split(",") == expected
+    assert [p.rsplit("/", 1)[1] for p in expected] == [
+        "delta-spark_2.13-4.0.1.jar", "delta-storage-4.0.1.jar", "hadoop-aws-3.4.1.jar", "bundle-2.24.6.jar"]
+    assert "spark.jars.packages" not in confs
+
+
+def test_missing_jars_stop_with_the_fetch_command(tmp_path):
+    _fake_cache(tmp_path / "jars", skip="hadoop-aws")
+    env = {"LAKEHOUSE_JARS_DIR": str(tmp_path / "jars"), "SPARK_HOME": str(tmp_path / "no-delta-here")}
+    try:
+        session_confs(Settings.load(landing="/tmp/l", warehouse="/tmp/w", env={}), env)
+    except MissingDependencyError as exc:
+        assert "make setup-spark" in str(exc) and "python -m lakehouse.jvm fetch spark" in str(exc)
+        assert "org.apache.hadoop:hadoop-aws:3.4.1" in str(exc)
+    else:
+        raise AssertionError("a missing jar must stop the session")
+    # Without Delta (the parity-only session) no jars are needed.
+    assert "spark.jars" not in session_confs(Settings.load(landing="/tmp/l", warehouse="/tmp/w", env={}), env,
+                                             delta=False)
+
+
+def test_user_packages_win_over_the_cache(tmp_path):
+    env = {"LAKEHOUSE_SPARK_PACKAGES": "io.delta:delta-spark_2.13:4.0.1",
+           "LAKEHOUSE_JARS_DIR": str(tmp_path / "empty")}
+    assert jar_confs(env) == {"spark.jars.packages": "io.delta:delta-spark_2.13:4.0.1"}
 
 
 def test_locations_round_trip_between_our_form_and_spark():

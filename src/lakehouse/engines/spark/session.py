@@ -8,6 +8,7 @@ reused as it is.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any, Mapping
 
 from lakehouse.config import Settings
@@ -18,6 +19,57 @@ from lakehouse.optional import require
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
 APP_NAME = "local-lakehouse"
+# The manifest's set (src/lakehouse/jvm/manifest.tsv) a pip-installed pyspark needs for Delta and s3a.
+JAR_SET = "spark"
+SETUP_HINT = "fetch them once with: make setup-spark   (or: python -m lakehouse.jvm fetch spark)"
+
+
+def spark_home_jars(env: Mapping[str, str]) -> Path:
+    """The jars folder Spark starts with: $SPARK_HOME/jars, else pip-installed pyspark's own."""
+    home = env.get("SPARK_HOME")
+    if home:
+        return Path(home) / "jars"
+    import importlib.util
+
+    spec = importlib.util.find_spec("pyspark")
+    if spec is None or spec.origin is None:
+        return Path("/nonexistent")
+    return Path(spec.origin).parent / "jars"
+
+
+def delta_on_classpath(env: Mapping[str, str]) -> bool:
+    """Whether Spark's own jars folder already holds delta-spark (the Docker image puts it there)."""
+    folder = spark_home_jars(env)
+    return folder.is_dir() and any(folder.glob("delta-spark_*.jar"))
+
+
+def manifest_jars(env: Mapping[str, str]) -> list[str]:
+    """The cached files of the manifest's `spark` set; MissingDependencyError (with the fetch command)
+    when any is missing."""
+    from lakehouse.jvm import cache_dir, load_manifest
+
+    manifest = load_manifest()
+    cache = cache_dir(dict(env))
+    missing = manifest.missing([JAR_SET], cache)
+    if missing:
+        raise MissingDependencyError(
+            f"delta-spark's jars are not in {cache} ({len(missing)} of the manifest's '{JAR_SET}' set missing, "
+            f"first: {missing[0].coordinate}), so the Spark engine cannot read or write Delta tables.",
+            hint=SETUP_HINT,
+        )
+    return [str(path) for path in manifest.paths([JAR_SET], cache)]
+
+
+def jar_confs(env: Mapping[str, str]) -> dict[str, str]:
+    """Where Delta's (and s3a's) classes come from, in this order: the user's LAKEHOUSE_SPARK_PACKAGES
+    (resolved by Spark from Maven); Spark's own jars folder when it already has them (Docker image);
+    else the manifest's pinned jars from the local cache, as local files on spark.jars."""
+    packages = env.get("LAKEHOUSE_SPARK_PACKAGES")
+    if packages:
+        return {"spark.jars.packages": packages}
+    if delta_on_classpath(env):
+        return {}
+    return {"spark.jars": ",".join(manifest_jars(env))}
 
 
 def uses_s3(settings: Settings) -> bool:
@@ -73,16 +125,17 @@ def session_confs(settings: Settings, env: Mapping[str, str] | None = None, *, d
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": env.get("LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS", "8"),
     }
+    if delta:
+        # Delta rebuilds a snapshot's state (log replay) over 50 partitions by default; a lakehouse
+        # table's log is small, so follow the shuffle setting.
+        confs["spark.databricks.delta.snapshotPartitions"] = confs["spark.sql.shuffle.partitions"]
     master = env.get("SPARK_MASTER")
     if master:
         confs["spark.master"] = master
     if delta:
         confs["spark.sql.extensions"] = DELTA_EXTENSION
         confs["spark.sql.catalog.spark_catalog"] = DELTA_CATALOG
-    packages = env.get("LAKEHOUSE_SPARK_PACKAGES")
-    if packages:
-        # For pip-installed pyspark outside the Docker image, e.g. io.delta:delta-spark_2.13:4.0.1.
-        confs["spark.jars.packages"] = packages
+        confs.update(jar_confs(env))
     if uses_s3(settings) or settings.s3.endpoint_url:
         confs.update(s3a_confs(settings))
     confs.update(hive_confs(settings, env))
@@ -113,9 +166,10 @@ def build_session(settings: Settings, env: Mapping[str, str] | None = None) -> A
     if on_databricks(env):
         return pyspark_sql.SparkSession.builder.getOrCreate()
     builder = pyspark_sql.SparkSession.builder
-    for key, value in session_confs(settings, env).items():
+    confs = session_confs(settings, env)
+    for key, value in confs.items():
         builder = builder.config(key, value)
-    if "spark.sql.catalogImplementation" in session_confs(settings, env):
+    if "spark.sql.catalogImplementation" in confs:
         builder = builder.enableHiveSupport()
     spark = builder.getOrCreate()
     ensure_delta(spark)
@@ -134,8 +188,9 @@ def ensure_delta(spark: Any) -> None:
     if not delta_available(spark):
         raise MissingDependencyError(
             "delta-spark's jars are not on Spark's classpath, so Delta tables cannot be read or written.",
-            hint="run on the Docker image (make up), or set LAKEHOUSE_SPARK_PACKAGES="
-            "io.delta:delta-spark_2.13:4.0.1 (needs Maven Central)",
+            hint=SETUP_HINT + "; a SparkSession started before lakehouse configured it keeps its classpath, "
+            "so let lakehouse create the session (or start yours with spark.jars from "
+            "`python -m lakehouse.jvm path spark`)",
         )
     extensions = spark.conf.get("spark.sql.extensions", "") or ""
     if DELTA_EXTENSION not in extensions:
