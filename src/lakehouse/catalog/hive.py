@@ -124,8 +124,8 @@ class HiveMetastoreCatalog(Catalog):
                 ) from exc
 
     def fetch_table(self, client: Any, database_name: str, table_name: str) -> Any:
-        """The Thrift Table: `get_table_req` (metastore 3.0+; 4.0.1 removed `get_table`, HIVE-26537),
-        falling back to `get_table` on a metastore that does not know the request call (2.x)."""
+        """The Thrift Table: `get_table_req` (4.0.1 removed `get_table`, HIVE-26537; 2.3.10 has both),
+        falling back to `get_table` on a metastore that does not know the request call."""
         from thrift.Thrift import TApplicationException
 
         if not self._legacy_get_table:
