@@ -220,12 +220,12 @@ POSTGRES_PASSWORD = "hive"
 POSTGRES_SYSTEM_USER = "postgres"  # Postgres refuses to run as root; the Debian packages create this user
 
 
-def postgres_bin_dir() -> Path:
+def postgres_bin_dir(packages_dir: Path = Path("/usr/lib/postgresql")) -> Path:
     """Where initdb and pg_ctl are: on PATH, else the newest /usr/lib/postgresql/<major>/bin."""
     found = shutil.which("initdb")
     if found and shutil.which("pg_ctl"):
         return Path(found).resolve().parent
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+    candidates = sorted(Path(packages_dir).glob("*/bin/initdb"),
                         key=lambda path: int(path.parent.parent.name) if path.parent.parent.name.isdigit() else 0)
     if candidates:
         return candidates[-1].parent
