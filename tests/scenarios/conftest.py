@@ -19,12 +19,15 @@ from lakehouse.spec.model import Pipeline, TableRef
 from lakehouse.storage import Storage
 
 
-def spark_delta_skip_reason() -> str | None:
+def spark_delta_failure() -> str | None:
+    """Why the Spark variants cannot run (a failure, not a skip: pyspark and the pinned jars are test
+    dependencies; `make setup-spark` fetches the jars), or None. Starts the tests' one SparkSession
+    (tests/spark/session.py), which the engine's build_session then gets from getOrCreate."""
     if importlib.util.find_spec("pyspark") is None:
         return "pyspark is not installed (pip install 'local-lakehouse[spark]')"
-    if importlib.util.find_spec("delta") is None:
-        return "delta-spark and its jars are not available here (needs Maven Central; runs in the Docker stack)"
-    return None
+    from tests.spark.session import delta_missing_reason, shared_session
+
+    return delta_missing_reason(shared_session())
 
 
 @dataclass
@@ -61,18 +64,28 @@ def _settings(landing: str, warehouse: str, engine: str) -> Settings:
     return Settings.load(landing=landing, warehouse=warehouse, engine=engine, env=dict(os.environ))
 
 
-@pytest.fixture(params=["local", "s3"])
-def storage_kind(request):
+# (storage, engine) variants every scenario runs in. Spark runs on local folders; Spark over s3a
+# against the S3 server is not wired up yet (docs/spark.md).
+VARIANTS = [("local", "embedded"), ("s3", "embedded"), ("local", "spark")]
+
+
+@pytest.fixture(params=VARIANTS, ids=[f"{storage}-{engine}" for storage, engine in VARIANTS])
+def variant(request) -> tuple[str, str]:
     return request.param
 
 
-@pytest.fixture(params=["embedded", "spark"])
-def engine_name(request):
-    if request.param == "spark":
-        reason = spark_delta_skip_reason()
+@pytest.fixture
+def storage_kind(variant):
+    return variant[0]
+
+
+@pytest.fixture
+def engine_name(variant):
+    if variant[1] == "spark":
+        reason = spark_delta_failure()
         if reason:
-            pytest.skip(reason)
-    return request.param
+            pytest.fail(reason, pytrace=False)
+    return variant[1]
 
 
 @pytest.fixture

@@ -70,3 +70,85 @@ def test_customer_pipeline_runs_bronze_silver_gold(delta_spark, spark_engine, se
     assert versions == [(1, "A", False), (1, "A2", True), (2, "B", True)]
     for spec in CUSTOMER_PIPELINE.tables:  # nothing new: no batches
         assert driver.run_table(spec) == []
+
+
+def test_replay_check_finds_the_delta_log_class_by_name(delta_spark):
+    from lakehouse.engines.spark.engine import DELTA_LOG_CLASSES, delta_log_class, java_class
+
+    # Open-source delta-spark first; Databricks Runtime has only the tahoe class, which is absent here.
+    assert DELTA_LOG_CLASSES == ("org.apache.spark.sql.delta.DeltaLog",
+                                 "com.databricks.sql.transaction.tahoe.DeltaLog")
+    assert java_class(delta_spark._jvm, DELTA_LOG_CLASSES[0]) is not None
+    assert java_class(delta_spark._jvm, DELTA_LOG_CLASSES[1]) is None
+    found = delta_log_class(delta_spark, tuple(reversed(DELTA_LOG_CLASSES)))  # tahoe missing: falls through
+    assert found is not None and found.forTableWithSnapshot is not None
+    assert delta_log_class(delta_spark, ("com.databricks.sql.transaction.tahoe.DeltaLog",)) is None
+
+
+def test_replay_check_by_catalog_name_path_and_history_agree(delta_spark, spark_engine, tmp_path):
+    """A catalog table (as under Unity Catalog) is looked up by TableIdentifier, not by path; the SQL-only
+    fallback (DESCRIBE HISTORY userMetadata) gives the same answer for our own commits."""
+    from lakehouse.engines.spark.engine import (
+        DELTA_LOG_CLASSES, TableName, commit_metadata, history_transaction_version, java_class,
+        snapshot_transaction_version,
+    )
+
+    log_class = java_class(delta_spark._jvm, DELTA_LOG_CLASSES[0])
+    name = f"lakehouse_txn_{tmp_path.name[-8:].replace('-', '_')}"
+    location = str(tmp_path / "catalog_table")
+    try:
+        for batch in (0, 1, 2):
+            txn = Transaction("lakehouse:test.catalog", batch)
+            (_frame(delta_spark, [(batch, "x", "h")]).write.format("delta").mode("append")
+             .option("txnAppId", txn.app_id).option("txnVersion", batch)
+             .option("userMetadata", commit_metadata(txn)).option("path", location)
+             .saveAsTable(f"default.{name}"))
+        by_name = snapshot_transaction_version(delta_spark, log_class, TableName(None, "default", name),
+                                               "lakehouse:test.catalog")
+        by_path = snapshot_transaction_version(delta_spark, log_class, location, "lakehouse:test.catalog")
+        history = delta_spark.sql(f"DESCRIBE HISTORY default.{name}").collect()
+        assert by_name == by_path == history_transaction_version(history, "lakehouse:test.catalog") == 2
+        assert snapshot_transaction_version(delta_spark, log_class, TableName(None, "default", name), "other") is None
+        assert history_transaction_version(history, "other") is None
+    finally:
+        delta_spark.sql(f"DROP TABLE IF EXISTS default.{name}")
+
+
+def test_bronze_processing_time_query_keeps_picking_up_landed_files(delta_spark, spark_engine, settings):
+    """trigger(processingTime=...): the query keeps running; a file landed while it runs is ingested by a
+    later micro-batch, then the query is stopped and the driver returns its batches."""
+    import threading
+    import time
+
+    from lakehouse.spec.pipelines import CUSTOMER_RAW
+
+    landing = Path(settings.landing) / "customer"
+    landing.mkdir(parents=True)
+    header = "c_custkey,c_name,c_address,c_nationkey,c_phone,c_acctbal,c_mktsegment,c_comment\n"
+    (landing / "part-1.csv").write_text(header + "1,A,addr,1,111,1.00,BUILDING,x\n")
+    driver = spark_engine.driver(processing_time="1 second")
+    done: list = []
+    runner = threading.Thread(target=lambda: done.append(driver.run_table(CUSTOMER_RAW)), daemon=True)
+    runner.start()
+
+    def bronze_keys() -> list[int]:
+        if spark_engine.table_version(CUSTOMER_RAW.ref) is None:
+            return []
+        return sorted(r["c_custkey"] for r in spark_engine.read_table(CUSTOMER_RAW.ref).collect())
+
+    def wait_for(keys: list[int]) -> None:
+        deadline = time.monotonic() + 300
+        while bronze_keys() != keys:
+            assert runner.is_alive() and time.monotonic() < deadline, f"bronze holds {bronze_keys()}"
+            time.sleep(1)
+
+    wait_for([1])
+    (landing / "part-2.csv").write_text(header + "2,B,addr,2,222,2.00,MACHINERY,y\n")
+    wait_for([1, 2])
+    (query,) = [q for q in delta_spark.streams.active if q.name == "lakehouse_bronze_customer_raw"]
+    query.stop()
+    runner.join(60)
+    assert not runner.is_alive()
+    (results,) = done
+    assert [r.rows_written for r in results if r.committed] == [1, 1]
+    assert [r.batch_id for r in results if r.committed] == sorted(r.batch_id for r in results if r.committed)

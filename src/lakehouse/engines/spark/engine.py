@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
 from lakehouse.config import Settings
@@ -149,21 +150,27 @@ class SparkEngine(EngineAdapter):
         return self.spark.sql(f"DESCRIBE DETAIL {self.tables.sql_name(ref)}").first()["location"]
 
     def transaction_version(self, ref: TableRef, app_id: str) -> int | None:
-        """The latest batch id committed by `app_id`, read from the snapshot's txn actions."""
+        """The latest batch id committed by `app_id`: the snapshot's txn actions, read through the
+        DeltaLog class this runtime has (delta-spark's, or Databricks' tahoe one), by table name under
+        Unity Catalog (which refuses path access to managed tables) and by path elsewhere. Where the
+        JVM cannot be reached (Spark Connect, shared clusters), the commits' userMetadata in
+        DESCRIBE HISTORY instead (see `history_transaction_version`)."""
         if self.table_version(ref) is None:
             return None
-        jvm = self.spark._jvm
+        if self.tables.unity_catalog is not None:
+            table: TableName | str = TableName(self.tables.unity_catalog.catalog, ref.schema, ref.name)
+        else:
+            table = self.tables.path(ref)
+        log_class = delta_log_class(self.spark)
+        if log_class is None:
+            return history_transaction_version(self._history_rows(ref, HISTORY_SCAN_LIMIT) or [], app_id)
         try:
-            pair = jvm.org.apache.spark.sql.delta.DeltaLog.forTableWithSnapshot(
-                self.spark._jsparkSession, self.delta_path(ref)
-            )
-            landed = pair._2().transactions().get(app_id)
+            return snapshot_transaction_version(self.spark, log_class, table, app_id)
         except Exception as exc:  # py4j errors carry the JVM's message
             raise LakehouseError(
                 f"Cannot read the app transactions of {ref} from its Delta log: {exc}",
-                hint="this uses delta-spark's DeltaLog API; check the delta-spark version (4.0.x is tested)",
+                hint="this uses the DeltaLog JVM API (delta-spark 4.0.x is tested); check the Delta version",
             ) from exc
-        return int(landed.get()) if landed.isDefined() else None
 
     def already_committed(self, ref: TableRef, txn: Transaction) -> bool:
         landed = self.transaction_version(ref, txn.app_id)
@@ -239,6 +246,80 @@ class SparkEngine(EngineAdapter):
             raise LakehouseError(f"Table {ref} does not exist at {self.tables.path(ref)}.",
                                  hint="run the pipeline first: lakehouse run --pipeline customer")
         return [row.asDict(recursive=True) for row in rows]
+
+
+# The DeltaLog class: open-source delta-spark first, then Databricks Runtime's (which has no
+# org.apache.spark.sql.delta classes).
+DELTA_LOG_CLASSES = ("org.apache.spark.sql.delta.DeltaLog", "com.databricks.sql.transaction.tahoe.DeltaLog")
+# How many commits the DESCRIBE HISTORY fallback looks back over.
+HISTORY_SCAN_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class TableName:
+    """A catalog table (Unity Catalog three-level name), as opposed to a Delta path."""
+
+    catalog: str | None
+    schema: str
+    table: str
+
+
+def java_class(jvm: Any, name: str) -> Any | None:
+    """The py4j JavaClass for `name`, or None when no such class loads (py4j then hands back a package)."""
+    from py4j.java_gateway import JavaClass
+
+    node = jvm
+    for part in name.split("."):
+        node = getattr(node, part)
+    return node if isinstance(node, JavaClass) else None
+
+
+def delta_log_class(spark: Any, names: Sequence[str] = DELTA_LOG_CLASSES) -> Any | None:
+    """The first of `names` this session's JVM has; None without a reachable JVM (Spark Connect)."""
+    jvm = getattr(spark, "_jvm", None)
+    if jvm is None:
+        return None
+    for name in names:
+        found = java_class(jvm, name)
+        if found is not None:
+            return found
+    return None
+
+
+def table_identifier(jvm: Any, table: TableName) -> Any:
+    """A Catalyst TableIdentifier(table, Some(schema), Some(catalog))."""
+    some = jvm.scala.Some
+    catalog = some(table.catalog) if table.catalog else jvm.scala.Option.empty()
+    return jvm.org.apache.spark.sql.catalyst.TableIdentifier(table.table, some(table.schema), catalog)
+
+
+def snapshot_transaction_version(spark: Any, log_class: Any, table: TableName | str, app_id: str) -> int | None:
+    """`app_id`'s latest txn version in the table's current snapshot (None: it never committed)."""
+    jvm = spark._jvm
+    target = table_identifier(jvm, table) if isinstance(table, TableName) else table
+    pair = log_class.forTableWithSnapshot(spark._jsparkSession, target)
+    landed = pair._2().transactions().get(app_id)
+    return int(landed.get()) if landed.isDefined() else None
+
+
+def history_transaction_version(history: Sequence[Any], app_id: str) -> int | None:
+    """The highest batch id `app_id` put in a commit's userMetadata (our `commit_metadata`), over the
+    retained history rows given. Only our Spark commits carry it (delta-rs writes its metadata
+    elsewhere), and only retained history is seen: a fallback, since Delta's own txnAppId/txnVersion
+    on every write still drops a replayed batch."""
+    best: int | None = None
+    for row in history:
+        text = row["userMetadata"]
+        if not text:
+            continue
+        try:
+            meta = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(meta, dict) and meta.get("lakehouse.app_id") == app_id:
+            batch = int(meta["lakehouse.batch_id"])
+            best = batch if best is None else max(best, batch)
+    return best
 
 
 def _is_missing_table(exc: Exception) -> bool:

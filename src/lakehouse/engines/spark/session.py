@@ -124,6 +124,8 @@ def session_confs(settings: Settings, env: Mapping[str, str] | None = None, *, d
         # Delta timestamps are instants; the hash formats them in UTC on every engine.
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": env.get("LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS", "8"),
+        # Our progress lines go to stderr; Spark's stage bars would interleave with them.
+        "spark.ui.showConsoleProgress": "false",
     }
     if delta:
         # Delta rebuilds a snapshot's state (log replay) over 50 partitions by default; a lakehouse
@@ -172,6 +174,8 @@ def build_session(settings: Settings, env: Mapping[str, str] | None = None) -> A
     if "spark.sql.catalogImplementation" in confs:
         builder = builder.enableHiveSupport()
     spark = builder.getOrCreate()
+    # Spark's WARN level prints a CSV header-mismatch line per file we read by position (csv_source.py).
+    spark.sparkContext.setLogLevel((env if env is not None else os.environ).get("LAKEHOUSE_SPARK_LOG_LEVEL", "ERROR"))
     ensure_delta(spark)
     return spark
 
