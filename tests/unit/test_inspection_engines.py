@@ -162,3 +162,19 @@ def test_a_batch_is_skipped_as_replay_only_when_it_is_the_last_one_landed():
     assert open_batch(_Engine(3), SILVER, 3, 1)[0].skipped_as_replay
     with pytest.raises(LakehouseError, match="already holds a later batch"):
         open_batch(_Engine(4), SILVER, 3, 1)
+
+
+def test_spark_fact_reads_its_own_offset_log_under_spark_inputs(settings):
+    from lakehouse.checkpoints import CheckpointLog
+    from lakehouse.spec.pipelines import FACT_SALES
+
+    root = _root(settings, FACT_SALES)
+    log = CheckpointLog(Storage(), f"{root}/spark/inputs")
+    inputs = {str(ref): {"start_version": 0, "end_version": 4} for ref in FACT_SALES.upstream}
+    log.plan(0, {"inputs": inputs, "upstream": str(FACT_SALES.upstream[0]), "start_version": 0, "end_version": 4})
+    log.commit(0, {"rows_in": 7, "rows_written": 6, "committed": True})
+    log.plan(1, {"inputs": inputs, "upstream": str(FACT_SALES.upstream[0]), "start_version": 5, "end_version": 6})
+    view = Inspector(settings, Storage()).checkpoints(FACT_SALES)
+    assert isinstance(view, SparkCheckpoints)
+    assert view.last_batch() == {"batch_id": 0, "rows_in": 7, "rows_written": 6, "committed": True}
+    assert view.upstream_version_done() == 4  # batch 1 is planned, not committed
