@@ -35,6 +35,8 @@ def session(uri: str, warehouse: str):
         .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
         .config("spark.sql.warehouse.dir", warehouse)
         .config("spark.ui.enabled", "false")
+        # C1 only: the probe runs tiny queries, and a cold JVM on a busy machine starts faster.
+        .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1")
         .config("spark.sql.shuffle.partitions", "1")
         .enableHiveSupport()
         .getOrCreate()

@@ -178,7 +178,8 @@ def metastore_env(distribution: MetastoreDistribution, conf_dir: Path) -> dict[s
     return env
 
 
-# Faster JVM start for short-lived and small processes (C1 only: schematool runs ~700 statements).
+# Faster JVM start for short-lived and small processes: C1 only, serial GC. Measured on a busy
+# 2-core machine: the metastore answered after 7.8 s instead of 18.5 s; schematool takes ~8 s.
 _QUICK_JVM = ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto"]
 
 
@@ -400,7 +401,7 @@ def start_metastore(
     warehouse = state_dir / "warehouse"
     warehouse.mkdir(exist_ok=True)
     command = [
-        java, "-Xmx512m", "-XX:+UseSerialGC", "-Xshare:auto",
+        java, "-Xmx512m", *_QUICK_JVM,
         *database.system_properties(),
         # MetastoreConf lets system properties override hive-site.xml: the default database's
         # folder is local (hive-site.xml says s3a://warehouse/, which needs MinIO), and the port.
