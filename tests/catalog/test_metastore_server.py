@@ -42,3 +42,41 @@ def test_the_metastore_reads_the_docker_images_configuration(tmp_path):
     values = " ".join(value.text or "" for value in ET.parse(conf / "core-site.xml").getroot().iter("value"))
     names = set(re.findall(r"\$\{env\.(\w+)\}", values))
     assert names and names <= set(metastore_server.CORE_SITE_ENV_DEFAULTS)
+
+
+@pytest.mark.integration
+def test_cli_metastore_runs_4_0_1_on_derby_and_keeps_registrations_over_a_restart(tmp_path):
+    """`lakehouse metastore start|status|stop` (no Postgres given): the same 4.0.1 metastore on Derby
+    in the state folder; schematool runs once, the second start finds the schema and the data."""
+    import json
+
+    from click.testing import CliRunner
+
+    from lakehouse.catalog.hive import HiveMetastoreCatalog
+    from lakehouse.cli import cli
+
+    state = tmp_path / "ms"
+    runner = CliRunner()
+
+    def start() -> str:
+        result = runner.invoke(cli, ["--json", "metastore", "start", "--state-dir", str(state), "--port", "0"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)["uri"]
+
+    uri = start()
+    try:
+        assert json.loads((state / "state.json").read_text())["version"] == "4.0.1"
+        assert "jdbc:derby:" in json.loads((state / "state.json").read_text())["database"]
+        catalog = HiveMetastoreCatalog(uri)
+        catalog.ensure_schema("silver", str(tmp_path / "warehouse" / "silver"), "kept")
+        assert runner.invoke(cli, ["metastore", "stop", "--state-dir", str(state)]).output.strip() == "stopped"
+        assert runner.invoke(cli, ["metastore", "status", "--state-dir", str(state)]).exit_code == 1
+        schematool_log = (state / "schematool.out").stat().st_mtime
+
+        uri = start()
+        assert (state / "schematool.out").stat().st_mtime == schematool_log  # schema not created again
+        assert runner.invoke(cli, ["metastore", "status", "--state-dir", str(state)]).exit_code == 0
+        assert HiveMetastoreCatalog(uri).get_schema("silver").comment == "kept"
+    finally:
+        runner.invoke(cli, ["metastore", "stop", "--state-dir", str(state)])
+    assert not (state / "state.json").exists()
