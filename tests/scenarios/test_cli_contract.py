@@ -18,17 +18,25 @@ LAKEHOUSE = str(Path(sys.executable).with_name("lakehouse"))
 
 
 def lakehouse(env, *args, check=True):
-    result = subprocess.run([LAKEHOUSE, *args], env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run([LAKEHOUSE, *args], env=env, capture_output=True, text=True, timeout=900)
     if check and result.returncode != 0:
         raise AssertionError(f"lakehouse {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
     return result
 
 
-@pytest.fixture
-def env(tmp_path):
+@pytest.fixture(params=["embedded", "spark"])
+def env(tmp_path, request):
     environment = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
     environment["LAKEHOUSE_LANDING"] = str(tmp_path / "landing")
     environment["LAKEHOUSE_WAREHOUSE"] = str(tmp_path / "warehouse")
+    environment["LAKEHOUSE_ENGINE"] = request.param
+    if request.param == "spark":
+        # Each command is its own JVM: small local mode. The jar cache is wherever the tests found it.
+        environment.update({"SPARK_MASTER": "local[2]", "LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS": "2",
+                            "JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"})
+        for key in ("LAKEHOUSE_JARS_DIR", "LAKEHOUSE_SPARK_PACKAGES"):
+            if os.environ.get(key):
+                environment[key] = os.environ[key]
     return environment
 
 
