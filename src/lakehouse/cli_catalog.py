@@ -90,7 +90,7 @@ _STATE_OPTION = click.option(
 
 @click.group("metastore")
 def metastore_group() -> None:
-    """A local Hive Metastore (Thrift) for development, run from pyspark's bundled jars."""
+    """A local Hive Metastore (Thrift) for development, Hive 4.0.1 on Derby, run from the JVM manifest's jars."""
 
 
 @metastore_group.command("start")
