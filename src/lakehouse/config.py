@@ -66,7 +66,7 @@ class S3Settings:
             options["AWS_ACCESS_KEY_ID"] = self.access_key_id
         if self.secret_access_key:
             options["AWS_SECRET_ACCESS_KEY"] = self.secret_access_key
-        # Conditional put is how delta-rs commits safely on S3 (moto and MinIO honour If-None-Match).
+        # Conditional put is how delta-rs commits safely on S3 (versitygw and MinIO honour If-None-Match).
         options["conditional_put"] = "etag"
         return options
 

@@ -11,7 +11,6 @@ _INSTALL = {
     "pyspark": 'pip install "local-lakehouse[spark]"   (or: make setup)',
     "delta": 'pip install "delta-spark==4.0.1"   (the Docker image has it; it needs Maven jars at runtime)',
     "hive_metastore_client": 'pip install "local-lakehouse[catalog]"',
-    "moto": 'pip install "moto[server]"',
     "testcontainers": 'pip install "testcontainers>=4.15"',
 }
 

@@ -1,7 +1,7 @@
 """One file API for local folders and S3 endpoints (landing files, checkpoints, schema history).
 
 Backed by pyarrow.fs so that the same code lists, reads and writes on a laptop folder, MinIO,
-moto or AWS.
+versitygw or AWS.
 """
 
 from __future__ import annotations
