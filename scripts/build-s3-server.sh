@@ -4,7 +4,7 @@
 #   bash scripts/build-s3-server.sh            # -> ~/.cache/local-lakehouse/bin/versitygw-v1.8.0
 #
 # Idempotent: an existing binary is reused (nothing is downloaded or built). Needs Go >= 1.25 and the
-# Go module proxy (https://proxy.golang.org); no C compiler (CGO_ENABLED=0). Everything Go downloads
+# Go module proxy; no C compiler (CGO_ENABLED=0). Everything Go downloads
 # or caches stays under the cache directory, outside the git tree:
 #   LAKEHOUSE_BIN_DIR  where the binary goes      (default ~/.cache/local-lakehouse/bin)
 #   LAKEHOUSE_GO_DIR   GOPATH, module and build cache for this build (default ~/.cache/local-lakehouse/go)
@@ -24,7 +24,7 @@ if [[ -x "$TARGET" ]]; then
 fi
 
 if ! command -v go >/dev/null 2>&1; then
-    echo "build-s3-server: 'go' is not on PATH; install Go >= 1.25 (https://go.dev/dl/) and rerun" >&2
+    echo "build-s3-server: 'go' is not on PATH; install Go >= 1.25 and rerun" >&2
     exit 1
 fi
 
