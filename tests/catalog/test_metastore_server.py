@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from lakehouse.catalog import metastore_server
+from lakehouse.catalog import metastore_server, postgres_server
 from lakehouse.errors import CatalogError, MissingDependencyError
 
 
 def test_without_postgres_binaries_the_error_names_the_package(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(CatalogError) as raised:
-        metastore_server.postgres_bin_dir(tmp_path)
+        postgres_server.postgres_bin_dir(tmp_path)
     assert "Postgres is not installed" in raised.value.message
     assert "apt-get install postgresql" in raised.value.hint
 
@@ -21,7 +21,7 @@ def test_postgres_binaries_are_found_under_the_newest_packaged_major(tmp_path, m
     for major in ("9", "15", "13"):
         (tmp_path / major / "bin").mkdir(parents=True)
         (tmp_path / major / "bin" / "initdb").write_text("")
-    assert metastore_server.postgres_bin_dir(tmp_path) == tmp_path / "15" / "bin"
+    assert postgres_server.postgres_bin_dir(tmp_path) == tmp_path / "15" / "bin"
 
 
 def test_without_the_fetched_distribution_the_error_gives_the_fetch_command(tmp_path, monkeypatch):

@@ -15,7 +15,8 @@ from lakehouse.config import Settings
 from lakehouse.engines.base import Transaction
 from lakehouse.errors import LakehouseError
 from lakehouse.flows import open_batch
-from lakehouse.inspection import EmbeddedCheckpoints, Inspector, SparkCheckpoints
+from lakehouse.checkpoint_views import EmbeddedCheckpoints, SparkCheckpoints
+from lakehouse.inspection import Inspector
 from lakehouse.spec.pipelines import CUSTOMER_PIPELINE
 from lakehouse.storage import Storage
 
