@@ -153,3 +153,23 @@ def test_auto_loader_options_carry_schema_location_mode_hints_and_rescue():
     assert options["rescuedDataColumn"] == "_rescued_data"
     assert options["cloudFiles.schemaHints"] == schema_hints(source) == "`c_custkey` BIGINT"
     assert options["escape"] == '"' and options["emptyValue"] == "" and options["multiLine"] == "true"
+
+
+def test_outside_docker_a_thrift_catalog_gets_the_manifests_hive_4_client(tmp_path):
+    """Spark's built-in Hive 2.3 client calls get_table, which the stack's metastore 4.0.1 removed: a
+    laptop run against a thrift:// catalog talks through the manifest's Hive 4.0.1 client instead
+    (`make test` has fetched those sets into the cache)."""
+    import os
+
+    env = {"LAKEHOUSE_CATALOG": "thrift://127.0.0.1:9083", "SPARK_HOME": str(tmp_path / "no-delta-here")}
+    if os.environ.get("LAKEHOUSE_JARS_DIR"):
+        env["LAKEHOUSE_JARS_DIR"] = os.environ["LAKEHOUSE_JARS_DIR"]
+    confs = session_confs(Settings.load(landing="/tmp/l", warehouse="/tmp/w", env=env), env)
+    assert confs["spark.sql.hive.metastore.version"] == "4.0.1"
+    assert confs["spark.sql.hive.metastore.jars"] == "path"
+    jars = confs["spark.sql.hive.metastore.jars.path"].split(",")
+    assert any(jar.endswith("/hive-exec-4.0.1.jar") for jar in jars)
+    assert all(jar.startswith("file:/") for jar in jars)
+    # The Docker image names its own client jars in spark-defaults.conf: nothing is added there.
+    docker_env = {**env, "SPARK_HOME": _docker_spark_home(tmp_path)}
+    assert "spark.sql.hive.metastore.version" not in session_confs(Settings.load(env=docker_env), docker_env)

@@ -86,7 +86,7 @@ def s3a_confs(settings: Settings) -> dict[str, str]:
     }
     if s3.endpoint_url:
         confs["spark.hadoop.fs.s3a.endpoint"] = s3.endpoint_url
-        # MinIO and moto serve every bucket under one host name.
+        # MinIO and versitygw serve every bucket under one host name.
         confs["spark.hadoop.fs.s3a.path.style.access"] = "true"
         confs["spark.hadoop.fs.s3a.connection.ssl.enabled"] = str(s3.endpoint_url.startswith("https://")).lower()
     if s3.access_key_id:
@@ -113,6 +113,14 @@ def hive_confs(settings: Settings, env: Mapping[str, str]) -> dict[str, str]:
         confs["spark.sql.hive.metastore.jars"] = env.get("LAKEHOUSE_HIVE_METASTORE_JARS", "builtin")
         if env.get("LAKEHOUSE_HIVE_METASTORE_JARS_PATH"):
             confs["spark.sql.hive.metastore.jars.path"] = env["LAKEHOUSE_HIVE_METASTORE_JARS_PATH"]
+    elif not delta_on_classpath(env) and not env.get("LAKEHOUSE_SPARK_PACKAGES"):
+        # Outside the Docker image (whose spark-defaults.conf names its own client jars), talk to the
+        # metastore version the stack ships with the manifest's Hive client, as the tests do.
+        from lakehouse.catalog.metastore_server import METASTORE_VERSION, spark_hive_client_jars
+
+        confs["spark.sql.hive.metastore.version"] = METASTORE_VERSION
+        confs["spark.sql.hive.metastore.jars"] = "path"
+        confs["spark.sql.hive.metastore.jars.path"] = ",".join(jar.as_uri() for jar in spark_hive_client_jars())
     return confs
 
 
