@@ -76,7 +76,8 @@ def write_spark_conf(folder: Path, metastore_uri: str) -> Path:
 def run(command: list[str], env: dict[str, str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
     result = subprocess.run(command, env={**os.environ, **env}, cwd=cwd, capture_output=True, text=True,
                             timeout=timeout)
-    assert result.returncode == 0, f"{' '.join(command[:4])}... exited {result.returncode}:\n{result.stderr[-4000:]}"
+    assert result.returncode == 0, (f"{' '.join(command[:4])}... exited {result.returncode}:\n"
+                                    f"{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
     return result
 
 

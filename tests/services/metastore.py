@@ -13,6 +13,8 @@ Docker tests, so they do not skip.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from lakehouse.errors import LakehouseError
@@ -39,8 +41,9 @@ def postgres_cluster():
 
 
 @pytest.fixture(scope="session")
-def hive_metastore(postgres_cluster, tmp_path_factory):
-    """Hive Metastore 4.0.1 on Postgres; yields its MetastoreStatus (uri, pid, state_dir)."""
+def hive_metastore(postgres_cluster, s3_server, tmp_path_factory):
+    """Hive Metastore 4.0.1 on Postgres, reaching the tests' S3 server through core-site.xml's
+    ${env.AWS_*} as the stack's metastore reaches MinIO; yields its MetastoreStatus (uri, pid, state_dir)."""
     from lakehouse.catalog.metastore_server import java_executable, start_metastore, stop_metastore
     from lakehouse.jvm import load_manifest
     from lakehouse.jvm.fetch import fetch
@@ -51,7 +54,16 @@ def hive_metastore(postgres_cluster, tmp_path_factory):
         fetch(load_manifest(), list(METASTORE_JVM_SETS), progress=lambda line: None)
         database = postgres_cluster.create_database("metastore")
         state_dir = tmp_path_factory.mktemp("metastore")
-        status = start_metastore(state_dir, port=0, database=database, timeout_seconds=240)
+        saved = {key: os.environ.get(key) for key in s3_server.env()}
+        os.environ.update(s3_server.env())  # read once, by the metastore process as it starts
+        try:
+            status = start_metastore(state_dir, port=0, database=database, timeout_seconds=240)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
     except (LakehouseError, OSError) as exc:
         _fail("Hive Metastore 4.0.1", exc)
     try:

@@ -357,5 +357,5 @@ def spark_hive_client_jars() -> list[Path]:
     distribution = metastore_distribution()
     hive_client = load_manifest().paths(["hive-client"])
     extra = [jar for jar in distribution.jars
-             if not jar.name.startswith(("hadoop-client-", "postgresql-"))]
+             if not jar.name.startswith(("hadoop-client-", "postgresql-", "hadoop-aws-", "bundle-"))]
     return [*hive_client, *extra, *sorted((distribution.home / "lib").glob("*.jar"))]
