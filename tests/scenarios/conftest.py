@@ -64,8 +64,8 @@ def _settings(landing: str, warehouse: str, engine: str) -> Settings:
     return Settings.load(landing=landing, warehouse=warehouse, engine=engine, env=dict(os.environ))
 
 
-# (storage, engine) variants every scenario runs in. Spark runs on local folders; Spark over s3a
-# against the S3 server is not wired up yet (docs/spark.md).
+# (storage, engine) variants every scenario runs in. Spark runs on local folders here; Spark over s3a
+# against the S3 server runs in tests/docker/test_stack_without_docker.py (docs/spark.md).
 VARIANTS = [("local", "embedded"), ("s3", "embedded"), ("local", "spark")]
 
 
