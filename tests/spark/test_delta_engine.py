@@ -1,6 +1,6 @@
 """SparkEngine against real Delta tables: append/merge with app transactions, change feed, time travel,
-and the whole customer pipeline through the streaming driver. Needs delta-spark's jars: these skip
-here (no Maven Central) and run in the Docker stack's Spark image."""
+and the whole customer pipeline through the streaming driver. delta-spark's jars come from the JVM
+manifest (`make test` fetches them); without them the `delta_spark` fixture fails, it does not skip."""
 
 from __future__ import annotations
 

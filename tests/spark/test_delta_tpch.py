@@ -1,7 +1,8 @@
 """The tpch pipeline (customer + sales, gold.fact_sales included) on the Spark driver against real Delta
 tables, step by step next to the embedded engine on the same landing files: both must give the same
-dimension history and the same fact rows, linked to the same customer versions. Needs delta-spark's
-jars: skips here (no Maven Central), runs in the Docker stack's Spark image."""
+dimension history and the same fact rows, linked to the same customer versions. delta-spark's jars come
+from the JVM manifest (`make test` fetches them); without them the `delta_spark` fixture fails, it does
+not skip."""
 
 from __future__ import annotations
 
