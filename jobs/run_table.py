@@ -36,6 +36,6 @@ def lakehouse_arguments(argv: list[str]) -> list[str]:
 
 
 if __name__ == "__main__":
-    from lakehouse.cli import main
+    from lakehouse.cli.main import main
 
     main(lakehouse_arguments(sys.argv[1:]))

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from lakehouse.config import Settings
+from lakehouse.core.config import Settings
 
 
 @pytest.fixture

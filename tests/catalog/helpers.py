@@ -9,7 +9,7 @@ import pyarrow as pa
 from deltalake import write_deltalake
 
 from lakehouse.catalog.spec import load_catalog_spec
-from lakehouse.config import Settings
+from lakehouse.core.config import Settings
 
 REPO_CATALOG_SPEC = Path(__file__).resolve().parents[2] / "catalog"
 CDF_PROPERTY = "delta.enableChangeDataFeed"

@@ -12,8 +12,8 @@ from lakehouse.catalog import open_catalog
 from lakehouse.catalog.local import LocalCatalog
 from lakehouse.catalog.spec import load_catalog_spec, parse_schema_file
 from lakehouse.catalog.sync import ALTER_TABLE, CREATE_SCHEMA, PENDING_TABLE, REGISTER_TABLE, apply, drift
-from lakehouse.cli import cli
-from lakehouse.errors import CatalogError
+from lakehouse.cli.main import cli
+from lakehouse.core.errors import CatalogError
 from tests.catalog.helpers import CUSTOMER, REPO_CATALOG_SPEC, write_spec_tables, write_table
 
 COLUMNS = [("c_custkey", "bigint"), ("c_name", "string"), ("c_acctbal", "decimal(15,2)")]
@@ -157,7 +157,7 @@ def test_cli_apply_show_drift_exit_codes(local_settings):
 
 @pytest.mark.integration
 def test_local_catalog_on_s3_registers_s3a_locations(s3_env):
-    from lakehouse.config import Settings
+    from lakehouse.core.config import Settings
 
     settings = Settings.load(warehouse=f"{s3_env}/warehouse", env=None).with_overrides(catalog=None)
     catalog = open_catalog(settings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lakehouse.catalog import metastore_server, postgres_server
-from lakehouse.errors import CatalogError, MissingDependencyError
+from lakehouse.core.errors import CatalogError, MissingDependencyError
 
 
 def test_without_postgres_binaries_the_error_names_the_package(tmp_path, monkeypatch):
@@ -53,7 +53,7 @@ def test_cli_metastore_runs_4_0_1_on_derby_and_keeps_registrations_over_a_restar
     from click.testing import CliRunner
 
     from lakehouse.catalog.hive import HiveMetastoreCatalog
-    from lakehouse.cli import cli
+    from lakehouse.cli.main import cli
 
     state = tmp_path / "ms"
     runner = CliRunner()

@@ -12,7 +12,7 @@ from lakehouse.catalog.names import (
     validate_identifier,
     warehouse_location,
 )
-from lakehouse.errors import CatalogError
+from lakehouse.core.errors import CatalogError
 
 
 @pytest.mark.parametrize("name", ["customer", "customer_raw", "dim_customer", "fact_sales2", "default", "a" * 128])

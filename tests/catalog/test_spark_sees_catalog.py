@@ -24,7 +24,7 @@ import pytest
 from lakehouse.catalog import open_catalog
 from lakehouse.catalog.spec import load_catalog_spec
 from lakehouse.catalog.sync import apply
-from lakehouse.config import Settings
+from lakehouse.core.config import Settings
 from tests.catalog.helpers import CUSTOMER, REPO_CATALOG_SPEC, land_customer_csv, write_spec_tables, write_table
 from tests.catalog.spark_catalog_probe import MARKER
 
@@ -175,7 +175,7 @@ def test_after_lakehouse_run_spark_lists_every_pipeline_table_under_the_warehous
     """
     from click.testing import CliRunner
 
-    from lakehouse.cli import cli
+    from lakehouse.cli.main import cli
     from lakehouse.spec import get_pipeline
 
     landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"

@@ -115,7 +115,7 @@ def test_hive_dockerfile_takes_the_postgres_driver_from_the_jvm_manifest():
     build = load_compose()["services"]["metastore"]["build"]
     assert (build["context"], build["dockerfile"]) == (".", "docker/hive/Dockerfile")
     ignore = (HIVE_DOCKERFILE.parent / "Dockerfile.dockerignore").read_text().splitlines()
-    for kept in ("!src/lakehouse/jvm/", "!src/lakehouse/errors.py", "!src/lakehouse/__init__.py", "!docker/hive/"):
+    for kept in ("!src/lakehouse/jvm/", "!src/lakehouse/core/errors.py", "!src/lakehouse/__init__.py", "!docker/hive/"):
         assert kept in ignore
     from lakehouse.jvm import load_manifest
 

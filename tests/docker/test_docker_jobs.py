@@ -32,9 +32,9 @@ def upstream_of(table: str) -> list[str]:
 def run_job(monkeypatch, *argv: str) -> list[str]:
     """Runs jobs/run_table.py as spark-submit would, with the CLI replaced by a recorder."""
     calls = []
-    import lakehouse.cli
+    import lakehouse.cli.main
 
-    monkeypatch.setattr(lakehouse.cli, "main", lambda argv=None: calls.append(argv))
+    monkeypatch.setattr(lakehouse.cli.main, "main", lambda argv=None: calls.append(argv))
     monkeypatch.setattr(sys, "argv", [str(RUN_TABLE), *argv])
     runpy.run_path(str(RUN_TABLE), run_name="__main__")
     assert len(calls) == 1
@@ -70,7 +70,7 @@ def test_job_refuses_a_missing_or_unknown_table(argv, message):
 
 def test_the_cli_accepts_the_job_arguments():
     """`run --only` exists with the option names the jobs pass (parsing only, nothing runs)."""
-    from lakehouse.cli import cli
+    from lakehouse.cli.main import cli
 
     command = cli.commands["run"]
     options = {opt for param in command.params for opt in param.opts}

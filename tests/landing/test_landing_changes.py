@@ -5,7 +5,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from lakehouse.errors import ConfigError, InputFileError
+from lakehouse.core.errors import ConfigError, InputFileError
 from lakehouse.landing import make_customer_changes
 from lakehouse.landing.changes import CHANGEABLE_FIELDS
 from lakehouse.landing.csvtext import read_csv_text

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from lakehouse.errors import ConfigError, InputFileError
+from lakehouse.core.errors import ConfigError, InputFileError
 from lakehouse.landing import chunk_csv
 from lakehouse.landing.csvtext import format_field, read_csv_text, write_csv_text
 

@@ -7,11 +7,11 @@ import uuid
 import pytest
 from click.testing import CliRunner
 
-from lakehouse.cli import cli
-from lakehouse.config import S3Settings, Settings
-from lakehouse.errors import InputFileError
+from lakehouse.cli.main import cli
+from lakehouse.core.config import S3Settings, Settings
+from lakehouse.core.errors import InputFileError
 from lakehouse.landing import chunk_csv, ensure_bucket, land_files, land_sample
-from lakehouse.storage import Storage
+from lakehouse.core.storage import Storage
 
 from .conftest import TINY_CUSTOMERS, TINY_SCALE
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse.errors import ConfigError, MissingDependencyError
+from lakehouse.core.errors import ConfigError, MissingDependencyError
 from lakehouse.landing import find_tpchgen, generate_tpch
 from lakehouse.landing.csvtext import read_csv_text, read_header
 from lakehouse.landing.tpch import read_manifest

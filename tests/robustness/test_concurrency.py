@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from lakehouse.errors import ConcurrentRunError
-from lakehouse.locking import pipeline_lock
+from lakehouse.core.errors import ConcurrentRunError
+from lakehouse.runtime.locking import pipeline_lock
 
 from .support import (
     PHASE1,

@@ -1,5 +1,5 @@
 """Crash injection on the Spark engine: SIGKILL `lakehouse --engine spark run` at each crash point
-(src/lakehouse/faults.py), rerun, and the tables must equal a clean Spark run's.
+(src/lakehouse/core/faults.py), rerun, and the tables must equal a clean Spark run's.
 
 The embedded version is test_crash_recovery.py; this one uses the same landings (support.PHASE1/PHASE2)
 and snapshots (read with delta-rs, so Spark's tables are also checked to be readable by another Delta

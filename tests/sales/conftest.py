@@ -10,13 +10,13 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from lakehouse.checkpoints import CheckpointLog
-from lakehouse.config import Settings
-from lakehouse.inspection import Inspector
-from lakehouse.runner import Runner
+from lakehouse.core.checkpoints import CheckpointLog
+from lakehouse.core.config import Settings
+from lakehouse.ops.inspection import Inspector
+from lakehouse.runtime.runner import Runner
 from lakehouse.spec import get_pipeline
 from lakehouse.spec.model import TableRef
-from lakehouse.storage import Storage
+from lakehouse.core.storage import Storage
 
 
 @dataclass

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pyarrow as pa
 
-from lakehouse.inspection import Inspector
+from lakehouse.ops.inspection import Inspector
 
 from tests.sales.sales_data import customer, land_customer_changes, land_initial
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pyarrow.parquet as pq
 import pytest
 
-from lakehouse.inspection import Inspector
+from lakehouse.ops.inspection import Inspector
 from lakehouse.landing import land_sample, make_customer_changes
 from lakehouse.landing.land import land_files
 from lakehouse.spec import get_pipeline

@@ -11,12 +11,12 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from lakehouse.config import Settings
-from lakehouse.inspection import Inspector
-from lakehouse.runner import Runner
+from lakehouse.core.config import Settings
+from lakehouse.ops.inspection import Inspector
+from lakehouse.runtime.runner import Runner
 from lakehouse.spec import get_pipeline
 from lakehouse.spec.model import Pipeline, TableRef
-from lakehouse.storage import Storage
+from lakehouse.core.storage import Storage
 
 
 def spark_delta_failure() -> str | None:

@@ -17,7 +17,7 @@ import os
 
 import pytest
 
-from lakehouse.errors import LakehouseError
+from lakehouse.core.errors import LakehouseError
 
 METASTORE_JVM_SETS = ("metastore", "metastore-hadoop")
 

@@ -1,5 +1,5 @@
 """The real S3 server the tests use (versitygw): conditional writes, racing Delta commits, and what
-lakehouse.storage relies on (listing across pages, modification times, deletes)."""
+lakehouse.core.storage relies on (listing across pages, modification times, deletes)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pyarrow as pa
 import pytest
 from botocore.exceptions import ClientError
 
-from lakehouse.config import S3Settings, Settings
-from lakehouse.storage import Storage
+from lakehouse.core.config import S3Settings, Settings
+from lakehouse.core.storage import Storage
 
 from .s3_server import start_versitygw, stop
 
@@ -138,7 +138,7 @@ def test_racing_delta_rs_appends_lose_nothing(logged_s3_server):
     print(f"commit order {order}; {len(refused)} commit PUTs refused with 412 and retried")
 
 
-# -- what lakehouse.storage relies on -----------------------------------------------------------------------
+# -- what lakehouse.core.storage relies on -----------------------------------------------------------------------
 def _storage(s3_server) -> Storage:
     return Storage(Settings.load(warehouse="s3://unused/warehouse", env=s3_server.env()).s3)
 

@@ -8,12 +8,11 @@ Without the jars the session still starts (the parity tests need no Delta), and 
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 
 import pytest
 
-from lakehouse.config import Settings
+from lakehouse.core.config import Settings
 from tests.spark.session import delta_missing_reason, shared_session
 
 NO_JAVA = "java is not installed (Spark local mode needs a JVM)"

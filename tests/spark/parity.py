@@ -10,7 +10,7 @@ from typing import Any, Sequence
 def _arrow_type(type_name: str):
     import pyarrow as pa
 
-    from lakehouse.strategies.sql import decimal_precision_scale
+    from lakehouse.core.types import decimal_precision_scale
 
     simple = {"string": pa.string(), "bigint": pa.int64(), "int": pa.int32(), "double": pa.float64(),
               "boolean": pa.bool_(), "date": pa.date32(), "timestamp": pa.timestamp("us", tz="UTC")}

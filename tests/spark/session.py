@@ -19,7 +19,7 @@ def shared_session() -> Any:
     from pyspark.sql import SparkSession
 
     from lakehouse.engines.spark.session import DELTA_CATALOG, DELTA_EXTENSION, jar_confs
-    from lakehouse.errors import MissingDependencyError
+    from lakehouse.core.errors import MissingDependencyError
 
     active = SparkSession.getActiveSession()
     if active is not None:

@@ -4,14 +4,16 @@ the typed rows where the engine would append them."""
 
 from __future__ import annotations
 
+from lakehouse.runtime.drivers import driver_for
+
 import os
 from pathlib import Path
 
 import pytest
 
 from lakehouse.spec.model import Kind, LandingSource, TableRef, TableSpec
-from lakehouse.strategies.ingest import typed_projection_sql
-from lakehouse.strategies.sql import SPARK
+from lakehouse.kinds.append_ingest.sql import typed_projection_sql
+from lakehouse.core.dialects import SPARK
 
 pytestmark = pytest.mark.spark
 
@@ -26,7 +28,7 @@ def _land(folder: Path, name: str, text: str, second: int) -> None:
 
 
 def _run_once(driver, checkpoint: str) -> list[tuple[int, list[tuple]]]:
-    from lakehouse.engines.spark.csv_source import SparkCsvReader, landed_files, read_batch
+    from lakehouse.sources.csv.spark_reader import SparkCsvReader, landed_files, read_batch
 
     seen: list[tuple[int, list[tuple]]] = []
     store = driver.schema_store(SPEC)
@@ -51,7 +53,7 @@ def _run_once(driver, checkpoint: str) -> list[tuple[int, list[tuple]]]:
 def test_each_landed_file_is_read_once_across_runs(spark_engine, settings, tmp_path):
     landing = Path(settings.landing) / "customer"
     _land(landing, "part-1.csv", "c_custkey,c_name\n1,a\n2,b\n", 1)
-    driver = spark_engine.driver()
+    driver = driver_for(spark_engine)
     checkpoint = str(tmp_path / "checkpoint")
     first = _run_once(driver, checkpoint)
     assert first == [(0, [(1, "a", "part-1.csv", 2), (2, "b", "part-1.csv", 3)])]
@@ -63,4 +65,4 @@ def test_each_landed_file_is_read_once_across_runs(spark_engine, settings, tmp_p
 
 
 def test_no_landing_folder_means_no_flow(spark_engine):
-    assert spark_engine.driver().flow(SPEC) is None
+    assert driver_for(spark_engine).flow(SPEC) is None

@@ -4,6 +4,8 @@ manifest (`make test` fetches them); without them the `delta_spark` fixture fail
 
 from __future__ import annotations
 
+from lakehouse.runtime.drivers import driver_for
+
 from pathlib import Path
 
 import pytest
@@ -33,7 +35,7 @@ def test_append_is_idempotent_per_app_transaction(delta_spark, spark_engine):
 
 
 def test_merge_change_feed_and_time_travel(delta_spark, spark_engine):
-    from lakehouse.strategies.scd1 import MergePlan
+    from lakehouse.core.merge_plan import MergePlan
 
     spark_engine.append(REF, _frame(delta_spark, [(1, "a", "h1"), (2, "b", "h2")]), Transaction("app", 0),
                         properties={"delta.enableChangeDataFeed": "true"}, evolve_schema=False)
@@ -59,7 +61,7 @@ def test_customer_pipeline_runs_bronze_silver_gold(delta_spark, spark_engine, se
     landing.mkdir(parents=True)
     header = "c_custkey,c_name,c_address,c_nationkey,c_phone,c_acctbal,c_mktsegment,c_comment\n"
     (landing / "part-1.csv").write_text(header + "1,A,addr,1,111,1.00,BUILDING,x\n2,B,addr,2,222,2.00,MACHINERY,y\n")
-    driver = spark_engine.driver()
+    driver = driver_for(spark_engine)
     for spec in CUSTOMER_PIPELINE.tables:
         assert [r.committed for r in driver.run_table(spec)] == [True]
     (landing / "part-2.csv").write_text(header + "1,A2,addr,1,111,1.00,BUILDING,x\n2,B,addr,2,222,2.00,MACHINERY,y\n")
@@ -126,7 +128,7 @@ def test_bronze_processing_time_query_keeps_picking_up_landed_files(delta_spark,
     landing.mkdir(parents=True)
     header = "c_custkey,c_name,c_address,c_nationkey,c_phone,c_acctbal,c_mktsegment,c_comment\n"
     (landing / "part-1.csv").write_text(header + "1,A,addr,1,111,1.00,BUILDING,x\n")
-    driver = spark_engine.driver(processing_time="1 second")
+    driver = driver_for(spark_engine, processing_time="1 second")
     done: list = []
     runner = threading.Thread(target=lambda: done.append(driver.run_table(CUSTOMER_RAW)), daemon=True)
     runner.start()

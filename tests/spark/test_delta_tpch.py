@@ -6,15 +6,17 @@ not skip."""
 
 from __future__ import annotations
 
+from lakehouse.runtime.drivers import driver_for
+
 from datetime import datetime, timezone
 
 import pytest
 
-from lakehouse.config import Settings
+from lakehouse.core.config import Settings
 from lakehouse.spec.model import TableRef
 from lakehouse.spec.pipelines import TPCH_PIPELINE
 from lakehouse.spec.sales import FACT_SALES
-from lakehouse.storage import Storage
+from lakehouse.core.storage import Storage
 from tests.sales.conftest import SalesLakehouse
 from tests.sales.sales_data import (
     LINEITEM_HEADER, ORDERS_HEADER, customer, land_customer_changes, land_initial, line,
@@ -52,7 +54,7 @@ def both(delta_spark, spark_engine, settings, tmp_path):
         Settings.load(landing=settings.landing, warehouse=str(tmp_path / "embedded"), engine="embedded", env={}),
         Storage(None),
     )
-    driver = spark_engine.driver()
+    driver = driver_for(spark_engine)
 
     def run_spark() -> dict[str, list]:
         return {str(spec.ref): driver.run_table(spec) for spec in TPCH_PIPELINE.tables}

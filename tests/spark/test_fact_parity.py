@@ -8,15 +8,16 @@ from decimal import Decimal
 
 import pytest
 
+from lakehouse.core.change_feed import CHANGE_TYPE, COMMIT_VERSION
 from lakehouse.spec.model import (
     DATE_ADDED, END_DATE, HASH_VALUE, IS_CURRENT, IS_INFERRED, SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW,
     START_DATE, Kind, TableRef, TableSpec,
 )
 from lakehouse.spec.sales import FACT_SALES
-from lakehouse.strategies import fact, scd1, scd2_history
-from lakehouse.strategies.hashing import row_hash
-from lakehouse.strategies.scd2 import CHANGE_TYPE
-from lakehouse.strategies.sql import DUCKDB, SPARK
+from lakehouse.kinds.fact import sql as fact
+from lakehouse.kinds.scd2 import history_sql as scd2_history
+from lakehouse.core.hashing import row_hash
+from lakehouse.core.dialects import DUCKDB, SPARK
 from lakehouse.spec.fact import fact_rules
 from tests.spark.parity import assert_same_rows, both
 
@@ -48,7 +49,7 @@ def run_both(spark, duck_engine, query_for, views):
 
 
 CHANGE_COLUMNS = BUSINESS + [(DATE_ADDED, "timestamp"), (SOURCE_FILENAME, "string"), (SOURCE_FILE_MODIFIED, "timestamp"),
-                             (SOURCE_ROW, "bigint"), (scd1.COMMIT_VERSION, "bigint"), (CHANGE_TYPE, "string")]
+                             (SOURCE_ROW, "bigint"), (COMMIT_VERSION, "bigint"), (CHANGE_TYPE, "string")]
 ADDED = day(2026, 1, 1)
 CHANGES = [
     # Key 1: an in-order change and an out-of-order one (1997 arrives after the stored 1998 version).

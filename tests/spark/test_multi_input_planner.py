@@ -1,4 +1,4 @@
-"""The multi-input planner (lakehouse.multi_input) and the Spark driver's fact flow around it, against a
+"""The multi-input planner (lakehouse.runtime.fact_inputs) and the Spark driver's fact flow around it, against a
 fake version source: which version range of each change feed a batch reads, where the offset log
 lives, and that a batch interrupted after its commit is replayed with the same ranges. The strategy
 is replaced by a recorder (its SQL is tested in test_fact_parity.py; with Delta in test_delta_tpch.py),
@@ -10,12 +10,13 @@ import json
 
 import pytest
 
-from lakehouse import multi_input
-from lakehouse.checkpoints import CheckpointLog
-from lakehouse.flows import STRATEGIES, BatchResult
+from lakehouse.runtime import fact_inputs as multi_input
+from lakehouse.core.checkpoints import CheckpointLog
+from lakehouse.kinds.base import BatchResult
+from lakehouse.kinds.registry import STRATEGIES
 from lakehouse.spec.model import Kind, TableRef
 from lakehouse.spec.sales import FACT_SALES
-from lakehouse.storage import Storage
+from lakehouse.core.storage import Storage
 
 pytestmark = pytest.mark.spark
 
@@ -119,7 +120,7 @@ class RecordingFact:
 
 @pytest.fixture
 def spark_fact(spark, settings, monkeypatch):
-    from lakehouse.engines.spark.streams import SparkDriver
+    from lakehouse.runtime.drivers.streaming import SparkDriver
 
     source = FakeFeeds(spark, settings)
     recorder = RecordingFact()
@@ -166,8 +167,8 @@ def test_spark_driver_replays_an_unfinished_batch_with_its_planned_ranges(spark_
 
 
 def test_a_changed_source_schema_is_told_apart_from_other_query_failures():
-    from lakehouse.engines.spark.streams import source_schema_changed
-    from lakehouse.errors import LakehouseError
+    from lakehouse.runtime.drivers.streaming import source_schema_changed
+    from lakehouse.core.errors import LakehouseError
 
     def failed_query(cause_text: str) -> LakehouseError:
         try:
@@ -183,8 +184,8 @@ def test_a_changed_source_schema_is_told_apart_from_other_query_failures():
 
 
 def test_a_query_stopped_by_a_source_schema_change_is_restarted_a_bounded_number_of_times(settings):
-    from lakehouse.engines.spark import streams
-    from lakehouse.errors import LakehouseError
+    from lakehouse.runtime.drivers import streaming as streams
+    from lakehouse.core.errors import LakehouseError
     from lakehouse.spec.pipelines import CUSTOMER
 
     messages = []

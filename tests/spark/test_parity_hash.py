@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from lakehouse.strategies.hashing import hash_expression, row_hash
-from lakehouse.strategies.sql import DUCKDB, SPARK
+from lakehouse.core.hashing import hash_expression, row_hash
+from lakehouse.core.dialects import DUCKDB, SPARK
 from tests.spark.parity import both
 
 pytestmark = pytest.mark.spark

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from lakehouse.spec.model import RESCUED_DATA, SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW
-from lakehouse.strategies.ingest import MALFORMED_RECORD, typed_projection_sql
-from lakehouse.strategies.sql import DUCKDB, SPARK
+from lakehouse.kinds.append_ingest.sql import MALFORMED_RECORD, typed_projection_sql
+from lakehouse.core.dialects import DUCKDB, SPARK
 from tests.spark.parity import assert_same_rows, both
 
 pytestmark = pytest.mark.spark
@@ -48,7 +48,7 @@ DATE_ADDED = "2024-05-02T03:04:05.678901+00:00"
 def typed(spark):
     from lakehouse.engines.embedded.engine import EmbeddedEngine
     from lakehouse.engines.spark import SparkEngine
-    from lakehouse.config import Settings
+    from lakehouse.core.config import Settings
 
     settings = Settings.load(landing="/tmp/unused-landing", warehouse="/tmp/unused-warehouse", env={})
     arrow, frame = both(spark, RAW_COLUMNS, RAW_ROWS)

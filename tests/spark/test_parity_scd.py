@@ -7,12 +7,14 @@ from decimal import Decimal
 
 import pytest
 
+from lakehouse.core.change_feed import CHANGE_TYPE, COMMIT_VERSION
 from lakehouse.spec.model import (
     DATE_ADDED, HASH_VALUE, IS_CURRENT, SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW, Kind, TableRef, TableSpec,
 )
-from lakehouse.strategies import scd1, scd2
-from lakehouse.strategies.hashing import row_hash
-from lakehouse.strategies.sql import DUCKDB, SPARK
+from lakehouse.kinds.scd1 import sql as scd1
+from lakehouse.kinds.scd2 import sql as scd2
+from lakehouse.core.hashing import row_hash
+from lakehouse.core.dialects import DUCKDB, SPARK
 from tests.spark.parity import assert_same_rows, both
 
 pytestmark = pytest.mark.spark
@@ -35,7 +37,7 @@ def h(name, balance):
 
 
 CHANGE_COLUMNS = BUSINESS + [(SOURCE_FILENAME, "string"), (SOURCE_FILE_MODIFIED, "timestamp"),
-                             (SOURCE_ROW, "bigint"), (scd1.COMMIT_VERSION, "bigint")]
+                             (SOURCE_ROW, "bigint"), (COMMIT_VERSION, "bigint")]
 CHANGES = [
     # Key 1: three rows across two files; the later file wins.
     (1, "a", Decimal("1.00"), "f1.csv", at(1), 2, 0),
@@ -76,8 +78,8 @@ def test_dedup_and_changed_rows_match(spark, duck_engine, spark_engine):
     assert sorted(row[0] for row in changed) == [1, 2, 3, 4, 6]
 
 
-FEED_COLUMNS = BUSINESS + [(HASH_VALUE, "string"), (DATE_ADDED, "timestamp"), (scd2.CHANGE_TYPE, "string"),
-                           (scd1.COMMIT_VERSION, "bigint")]
+FEED_COLUMNS = BUSINESS + [(HASH_VALUE, "string"), (DATE_ADDED, "timestamp"), (CHANGE_TYPE, "string"),
+                           (COMMIT_VERSION, "bigint")]
 
 
 def feed(key, name, balance, day, change_type, version):

@@ -1,7 +1,7 @@
 import pytest
 
-from lakehouse.config import Settings
-from lakehouse.errors import ConfigError
+from lakehouse.core.config import Settings
+from lakehouse.core.errors import ConfigError
 
 
 def test_settings_come_from_the_contract_env_vars(tmp_path):

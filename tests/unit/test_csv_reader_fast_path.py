@@ -13,11 +13,11 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from lakehouse.engines.embedded import csv_reader
-from lakehouse.engines.embedded.csv_reader import conform, read_csv_text
-from lakehouse.storage import FileInfo
-from lakehouse.strategies.ingest import MALFORMED_RECORD, parses, typed_projection_sql, _member
-from lakehouse.strategies.sql import DUCKDB
+from lakehouse.sources.csv import arrow_reader as csv_reader
+from lakehouse.sources.csv.arrow_reader import conform, read_csv_text
+from lakehouse.core.storage import FileInfo
+from lakehouse.kinds.append_ingest.sql import MALFORMED_RECORD, parses, typed_projection_sql, _member
+from lakehouse.core.dialects import DUCKDB
 
 URI = "file:///landing/things/things_0001.csv"
 

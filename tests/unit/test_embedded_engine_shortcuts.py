@@ -7,7 +7,7 @@ import random
 import pyarrow as pa
 import pytest
 
-from lakehouse.config import Settings
+from lakehouse.core.config import Settings
 from lakehouse.engines.embedded.engine import EmbeddedEngine
 from lakehouse.engines.embedded.key_order import in_run_order
 
@@ -104,7 +104,7 @@ def test_read_matching_reads_parquet_directly_and_fills_columns_added_later(engi
 def test_change_feed_of_appends_read_directly_equals_the_delta_change_feed(engine, monkeypatch):
     from lakehouse.engines.base import Transaction
     from lakehouse.spec.model import TableRef
-    from lakehouse.strategies.scd1 import MergePlan
+    from lakehouse.core.merge_plan import MergePlan
 
     ref = TableRef("bronze", "feed")
     cdf = {"delta.enableChangeDataFeed": "true"}

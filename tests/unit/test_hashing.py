@@ -4,8 +4,8 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from lakehouse.strategies.hashing import NULL_MARKER, canonical_text, hash_expression, row_hash
-from lakehouse.strategies.sql import DUCKDB
+from lakehouse.core.hashing import NULL_MARKER, canonical_text, hash_expression, row_hash
+from lakehouse.core.dialects import DUCKDB
 
 COLUMNS = [("s", "string"), ("d", "decimal(15,2)"), ("day", "date"), ("n", "bigint"), ("ts", "timestamp"),
            ("b", "boolean")]

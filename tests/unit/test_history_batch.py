@@ -6,15 +6,15 @@ import datetime as dt
 import pyarrow as pa
 import pytest
 
-from lakehouse.config import Settings
+from lakehouse.core.config import Settings
 from lakehouse.engines.base import EngineAdapter, Transaction
 from lakehouse.engines.embedded.engine import EmbeddedEngine
-import lakehouse.flows  # noqa: F401,I001 (first: flow_history and flow_fact import each other through it)
-from lakehouse.flow_history import max_surrogate, process_history_batch
+import lakehouse.kinds.registry  # noqa: F401 (every kind registered before the strategies are used)
+from lakehouse.kinds.scd2.strategy import max_surrogate, process_history_batch
 from lakehouse.spec.pipelines import DIM_CUSTOMER
 from lakehouse.spec.model import TableRef
-from lakehouse.strategies import scd2_history
-from lakehouse.strategies.sql import DUCKDB
+from lakehouse.kinds.scd2 import history_sql as scd2_history
+from lakehouse.core.dialects import DUCKDB
 
 REF = TableRef("gold", "keys")
 WHEN = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)

@@ -10,15 +10,15 @@ import os
 
 import pytest
 
-from lakehouse.checkpoints import MixedEnginesError, check_engine, record_engine, table_engine
-from lakehouse.config import Settings
+from lakehouse.core.checkpoints import MixedEnginesError, check_engine, record_engine, table_engine
+from lakehouse.core.config import Settings
 from lakehouse.engines.base import Transaction
-from lakehouse.errors import LakehouseError
-from lakehouse.flows import open_batch
-from lakehouse.checkpoint_views import EmbeddedCheckpoints, SparkCheckpoints
-from lakehouse.inspection import Inspector
+from lakehouse.core.errors import LakehouseError
+from lakehouse.kinds.base import open_batch
+from lakehouse.ops.checkpoint_views import EmbeddedCheckpoints, SparkCheckpoints
+from lakehouse.ops.inspection import Inspector
 from lakehouse.spec.pipelines import CUSTOMER_PIPELINE
-from lakehouse.storage import Storage
+from lakehouse.core.storage import Storage
 
 BRONZE, SILVER = CUSTOMER_PIPELINE.tables[0], CUSTOMER_PIPELINE.tables[1]
 HEADER = "c_custkey,c_name,c_address,c_nationkey,c_phone,c_acctbal,c_mktsegment,c_comment\n"
@@ -90,7 +90,7 @@ def _spark_bronze_checkpoint(root: str, landing: str, batches: list[list[str]], 
 
 
 def test_spark_bronze_checkpoint_gives_last_batch_pending_files_and_landed_records(settings):
-    storage, root = Storage(), _root(settings, BRONZE)
+    _storage, root = Storage(), _root(settings, BRONZE)
     landing = f"{settings.landing}/customer"
     for name, rows in (("a.csv", 2), ("b.csv", 1), ("c.csv", 3), ("d.csv", 1)):
         _write(f"{landing}/{name}", HEADER + "".join(f"{i},N,a,1,p,1.00,S,c\n" for i in range(rows)))
@@ -166,7 +166,7 @@ def test_a_batch_is_skipped_as_replay_only_when_it_is_the_last_one_landed():
 
 
 def test_spark_fact_reads_its_own_offset_log_under_spark_inputs(settings):
-    from lakehouse.checkpoints import CheckpointLog
+    from lakehouse.core.checkpoints import CheckpointLog
     from lakehouse.spec.pipelines import FACT_SALES
 
     root = _root(settings, FACT_SALES)

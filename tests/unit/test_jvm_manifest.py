@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse.errors import ConfigError, MissingDependencyError
+from lakehouse.core.errors import ConfigError, MissingDependencyError
 from lakehouse.jvm import load_manifest
 from lakehouse.jvm.fetch import FetchError, fetch
 from lakehouse.jvm.manifest import Manifest, parse_coordinate

@@ -9,7 +9,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from lakehouse.config import Settings
+from lakehouse.core.config import Settings
 from lakehouse.engines.base import Transaction
 from lakehouse.engines.embedded import parallel_append
 from lakehouse.engines.embedded.engine import EmbeddedEngine

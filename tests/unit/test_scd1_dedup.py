@@ -5,8 +5,9 @@ import duckdb
 import pyarrow as pa
 
 from lakehouse.spec.pipelines import CUSTOMER as CUSTOMER_SPEC
-from lakehouse.strategies.scd1 import dedup_sql, duplicate_keys_sql
-from lakehouse.strategies.sql import DUCKDB
+from lakehouse.engines.base import duplicate_keys_sql
+from lakehouse.kinds.scd1.sql import dedup_sql
+from lakehouse.core.dialects import DUCKDB
 
 COLUMNS = [("c_custkey", "bigint"), ("c_name", "string")]
 CUSTOMER = dataclasses.replace(CUSTOMER_SPEC, tracked_columns=("c_name",))

@@ -2,10 +2,10 @@ import re
 
 import pytest
 
-from lakehouse.errors import ConfigError, SchemaEvolutionError
+from lakehouse.core.errors import ConfigError, SchemaEvolutionError
 from lakehouse.spec.model import EvolutionMode
-from lakehouse.strategies.schema import StoredSchema, check_header, evolve, infer_schema, infer_type
-from lakehouse.strategies.sql import normalise_type, value_pattern
+from lakehouse.sources.schema import StoredSchema, check_header, evolve, infer_schema, infer_type
+from lakehouse.core.types import normalise_type, value_pattern
 
 
 @pytest.mark.parametrize(

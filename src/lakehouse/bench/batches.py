@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from lakehouse.landing import land_files, make_customer_changes
-from lakehouse.storage import Storage
+from lakehouse.core.storage import Storage
 
 # Fixed, so every bench run lands the same batches (the seed is also in the report).
 SEED = 20240601

@@ -24,11 +24,11 @@ from typing import Callable
 from lakehouse.bench import batches, machine
 from lakehouse.bench.isolate import run_isolated
 from lakehouse.bench.phases import duckdb_floor, run_tables
-from lakehouse.config import Settings
+from lakehouse.core.config import Settings
 from lakehouse.landing import chunk_csv, generate_tpch, land_files
 from lakehouse.landing.chunking import count_lines
 from lakehouse.spec import PIPELINES, Kind, Pipeline, TableRef
-from lakehouse.storage import Storage
+from lakehouse.core.storage import Storage
 
 Progress = Callable[[str], None]
 LAYERS = ("bronze", "silver", "gold")
@@ -63,7 +63,7 @@ def pipeline_under_test() -> Pipeline:
 
 def runnable_tables(pipeline: Pipeline, sources: tuple[str, ...]) -> tuple[list[str], list[dict]]:
     """Tables fed (transitively) only from `sources` and with an embedded strategy, in run order."""
-    from lakehouse.flows import STRATEGIES
+    from lakehouse.kinds.registry import STRATEGIES
 
     included: set[TableRef] = set()
     names, skipped = [], []

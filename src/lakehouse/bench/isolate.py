@@ -14,7 +14,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from lakehouse.errors import LakehouseError
+from lakehouse.core.errors import LakehouseError
 
 
 @dataclass

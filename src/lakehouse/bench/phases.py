@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from lakehouse.config import Settings
+from lakehouse.core.config import Settings
 
 
 def _say(message: str) -> None:
@@ -46,9 +46,9 @@ def run_tables(settings: Settings, pipeline_name: str, table_names: list[str], d
     Draining matters when Settings.max_files_per_batch splits the input: each run plans at most
     one new batch per table.
     """
-    from lakehouse.runner import Runner
+    from lakehouse.runtime.runner import Runner
     from lakehouse.spec import get_pipeline
-    from lakehouse.storage import Storage
+    from lakehouse.core.storage import Storage
 
     pipeline = get_pipeline(pipeline_name)
     runner = Runner(settings, Storage(settings.s3), progress=_say)

@@ -19,8 +19,8 @@ from lakehouse.catalog.names import (
     validate_identifier,
     warehouse_location,
 )
-from lakehouse.config import Settings
-from lakehouse.errors import CatalogError
+from lakehouse.core.config import Settings
+from lakehouse.core.errors import CatalogError
 
 PREFIX_ENV = "LAKEHOUSE_CATALOG_PREFIX"
 
@@ -42,6 +42,6 @@ def open_catalog(settings: Settings, *, prefix: str | None = None) -> Catalog:
 
         return HiveMetastoreCatalog(settings.catalog, names)
     from lakehouse.catalog.local import LocalCatalog
-    from lakehouse.storage import Storage
+    from lakehouse.core.storage import Storage
 
     return LocalCatalog(settings.warehouse, Storage(settings.s3), names)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from lakehouse.catalog.column_types import canonical_ddl
 from lakehouse.catalog.names import NameMapper, metastore_location, validate_identifier
-from lakehouse.errors import CatalogError
+from lakehouse.core.errors import CatalogError
 
 _COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PROPERTY_KEY = re.compile(r"[A-Za-z0-9_.\-]+")

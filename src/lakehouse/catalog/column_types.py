@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any
 
-from lakehouse.errors import CatalogError
+from lakehouse.core.errors import CatalogError
 
 # DDL spelling (and accepted aliases) → Spark JSON spelling.
 _DDL_TO_JSON = {

@@ -25,8 +25,8 @@ from urllib.parse import urlparse
 from lakehouse.catalog.base import Catalog, SchemaInfo, TableInfo
 from lakehouse.catalog.column_types import columns_from_schema_json, ddl_to_json, json_to_hive, spark_schema_json
 from lakehouse.catalog.names import NameMapper, validate_identifier
-from lakehouse.errors import CatalogError
-from lakehouse.optional import require
+from lakehouse.core.errors import CatalogError
+from lakehouse.core.optional import require
 
 DELTA_PROVIDER = "delta"
 _SCHEMA_PART_SIZE = 4000  # Spark's spark.sql.sources.schemaStringLengthThreshold

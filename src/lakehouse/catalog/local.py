@@ -1,6 +1,6 @@
 """The zero-setup catalog: one JSON document under `<warehouse>/_catalog/`.
 
-Written through lakehouse.storage.Storage, so it works on a local folder and on s3:// alike.
+Written through lakehouse.core.storage.Storage, so it works on a local folder and on s3:// alike.
 Each change rewrites the whole document (atomically: a rename locally, a single PUT on S3). It is
 meant for one writer at a time, which is how the pipeline runs (one run holds the pipeline lock);
 two concurrent writers could lose one another's change.
@@ -13,8 +13,8 @@ from dataclasses import asdict
 
 from lakehouse.catalog.base import Catalog, SchemaInfo, TableInfo
 from lakehouse.catalog.names import NameMapper, validate_identifier
-from lakehouse.errors import CatalogError
-from lakehouse.storage import Storage
+from lakehouse.core.errors import CatalogError
+from lakehouse.core.storage import Storage
 
 FORMAT_VERSION = 1
 CATALOG_FILE = "_catalog/catalog.json"

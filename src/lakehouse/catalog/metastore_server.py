@@ -43,8 +43,8 @@ from lakehouse.catalog.postgres_server import (  # noqa: F401  (re-exported: the
     start_postgres,
     stop_postgres,
 )
-from lakehouse.errors import CatalogError, MissingDependencyError
-from lakehouse.optional import require
+from lakehouse.core.errors import CatalogError, MissingDependencyError
+from lakehouse.core.optional import require
 
 DEFAULT_PORT = 9083
 DEFAULT_STATE_DIR = ".lakehouse/metastore"

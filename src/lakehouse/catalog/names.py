@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lakehouse.errors import CatalogError
+from lakehouse.core.errors import CatalogError
 
 # Long enough for real names, short enough for every metastore backend
 # (Hive's DBS.NAME column is varchar(128)).

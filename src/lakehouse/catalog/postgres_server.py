@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from lakehouse.errors import CatalogError
+from lakehouse.core.errors import CatalogError
 
 POSTGRES_INSTALL_HINT = "install Postgres: apt-get install postgresql (Debian/Ubuntu; gives initdb and pg_ctl)"
 

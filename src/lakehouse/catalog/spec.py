@@ -27,7 +27,7 @@ from pathlib import Path
 import yaml
 
 from lakehouse.catalog.names import validate_identifier
-from lakehouse.errors import CatalogError
+from lakehouse.core.errors import CatalogError
 
 SPEC_DIR_ENV = "LAKEHOUSE_CATALOG_SPEC"
 DEFAULT_SPEC_DIR = "catalog"

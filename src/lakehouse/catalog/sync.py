@@ -14,7 +14,7 @@ from lakehouse.catalog.base import Catalog, SchemaInfo, TableInfo
 from lakehouse.catalog.column_types import columns_from_schema_json
 from lakehouse.catalog.names import metastore_location
 from lakehouse.catalog.spec import CatalogSpec, SchemaEntry, TableEntry
-from lakehouse.config import Settings
+from lakehouse.core.config import Settings
 
 # Actions. The fixable ones are what `apply` does; the others are reported.
 CREATE_SCHEMA = "create-schema"

@@ -7,12 +7,22 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from lakehouse.spec.model import TableRef
-from lakehouse.strategies.scd1 import MergePlan, duplicate_keys_sql
-from lakehouse.strategies.sql import Dialect
+from lakehouse.core.change_feed import CHANGE_FEED_COLUMNS
+from lakehouse.core.dialects import Dialect
+from lakehouse.core.merge_plan import MergePlan
 
 
-# Every change-feed read returns these besides the table's columns (Delta CDF names).
-CHANGE_FEED_COLUMNS = ("_change_type", "_commit_version", "_commit_timestamp")
+__all__ = ["CHANGE_FEED_COLUMNS", "Capabilities", "EngineAdapter", "Transaction", "duplicate_keys_sql"]
+
+
+def duplicate_keys_sql(dialect: Dialect, key_columns: Sequence[str], source_view: str = "changes") -> str:
+    """How many keys occur more than once in the batch (a single value)."""
+    keys = dialect.column_list(list(key_columns))
+    not_null_keys = " AND ".join(f"{dialect.quote(k)} IS NOT NULL" for k in key_columns)
+    return (
+        f"SELECT count(*) AS duplicate_keys FROM (SELECT {keys} FROM {source_view} WHERE {not_null_keys} "
+        f"GROUP BY {keys} HAVING count(*) > 1) d"
+    )
 
 
 @dataclass(frozen=True)

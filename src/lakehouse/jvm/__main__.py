@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lakehouse.errors import LakehouseError
+from lakehouse.core.errors import LakehouseError
 from lakehouse.jvm.fetch import fetch
 from lakehouse.jvm.manifest import cache_dir, load_manifest
 

@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 from typing import Callable
 
-from lakehouse.errors import LakehouseError
+from lakehouse.core.errors import LakehouseError
 from lakehouse.jvm.manifest import (
     DEFAULT_MAVEN_REPOSITORY,
     MAVEN_REPOSITORY_ENV,

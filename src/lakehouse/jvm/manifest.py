@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from lakehouse.errors import ConfigError, MissingDependencyError
+from lakehouse.core.errors import ConfigError, MissingDependencyError
 
 MANIFEST_PATH = Path(__file__).with_name("manifest.tsv")
 CACHE_ENV = "LAKEHOUSE_JARS_DIR"

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from lakehouse.errors import ConfigError
+from lakehouse.core.errors import ConfigError
 from lakehouse.landing import fakes
 from lakehouse.landing.csvtext import write_csv_text
 from lakehouse.landing.state import (

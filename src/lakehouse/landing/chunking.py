@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
-from lakehouse.errors import ConfigError, InputFileError
+from lakehouse.core.errors import ConfigError, InputFileError
 
 _BLOCK = 16 * 1024 * 1024
 

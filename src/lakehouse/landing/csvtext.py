@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from lakehouse.errors import InputFileError
+from lakehouse.core.errors import InputFileError
 
 _NEEDS_QUOTES = (",", '"', "\n", "\r")
 

@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from lakehouse.errors import ConfigError, InputFileError, LakehouseError
+from lakehouse.core.errors import ConfigError, InputFileError, LakehouseError
 from lakehouse.landing.chunking import chunk_csv, count_lines
 from lakehouse.landing.tpch import DEFAULT_TABLES, generate_tpch, validate_tables
-from lakehouse.storage import Storage
+from lakehouse.core.storage import Storage
 
 Progress = Callable[[str], None]
 

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from lakehouse.errors import ConfigError, InputFileError
+from lakehouse.core.errors import ConfigError, InputFileError
 from lakehouse.landing.csvtext import read_csv_text
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"

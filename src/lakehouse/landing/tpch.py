@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from lakehouse.errors import ConfigError, LakehouseError, MissingDependencyError
+from lakehouse.core.errors import ConfigError, LakehouseError, MissingDependencyError
 
 ALL_TABLES = ("customer", "orders", "lineitem", "nation", "region", "part", "supplier", "partsupp")
 DEFAULT_TABLES = ("customer", "orders", "lineitem", "nation", "region", "part", "supplier")

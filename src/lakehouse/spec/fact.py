@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lakehouse.errors import ConfigError
+from lakehouse.core.errors import ConfigError
 from lakehouse.spec.model import TableRef, TableSpec
 
 # The first version of a key in an effective-time dimension is valid from this date, so history

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from lakehouse.errors import ConfigError
+from lakehouse.core.errors import ConfigError
 
 # Columns the bronze layer adds to every landed row.
 DATE_ADDED = "date_added"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lakehouse.errors import ConfigError
+from lakehouse.core.errors import ConfigError
 from lakehouse.spec.fact import DEFAULT_LOW_DATE
 from lakehouse.spec.model import Kind, LandingSource, Pipeline, TableRef, TableSpec
 from lakehouse.spec.sales import DIM_CUSTOMER_REF, FACT_SALES, SALES_TABLES

@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 from deltalake import DeltaTable
 
-from lakehouse.strategies.sql import DUCKDB
+from lakehouse.core.dialects import DUCKDB
 
 # A longer range of versions is left to the change-feed reader (one query part per commit).
 MAX_COMMITS_READ_DIRECTLY = 200

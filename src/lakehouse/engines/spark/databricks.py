@@ -10,8 +10,8 @@ import os
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from lakehouse.errors import ConfigError
-from lakehouse.optional import require
+from lakehouse.core.errors import ConfigError
+from lakehouse.core.optional import require
 from lakehouse.spec.model import RESCUED_DATA, LandingSource, TableRef
 
 RUNTIME_ENV = "DATABRICKS_RUNTIME_VERSION"

@@ -1,6 +1,6 @@
 """The Spark engine: PySpark + delta-spark behind the same primitives as the embedded engine.
 
-Batch logic comes from lakehouse.flows / lakehouse.strategies in the SPARK dialect; this module only
+Batch logic comes from lakehouse.kinds in the SPARK dialect; this module only
 reads and writes Delta. Every write carries the batch's app transaction (txnAppId/txnVersion), so
 Delta itself also drops a replayed batch that already landed.
 """
@@ -13,17 +13,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
-from lakehouse.config import Settings
+from lakehouse.core.config import Settings
 from lakehouse.engines.base import CHANGE_FEED_COLUMNS, Capabilities, EngineAdapter, Transaction
 from lakehouse.engines.spark.databricks import UnityCatalogNames
 from lakehouse.engines.spark.session import build_session
 from lakehouse.engines.spark.tables import TableLocator, backticked, ddl_type
-from lakehouse.errors import LakehouseError
-from lakehouse.optional import require
+from lakehouse.core.errors import LakehouseError
+from lakehouse.core.optional import require
 from lakehouse.spec.model import TableRef
-from lakehouse.storage import Storage
-from lakehouse.strategies.scd1 import MergePlan
-from lakehouse.strategies.sql import SPARK
+from lakehouse.core.storage import Storage
+from lakehouse.core.merge_plan import MergePlan
+from lakehouse.core.dialects import SPARK
 
 TXN_APP_ID_CONF = "spark.databricks.delta.write.txnAppId"
 TXN_VERSION_CONF = "spark.databricks.delta.write.txnVersion"
@@ -85,11 +85,6 @@ class SparkEngine(EngineAdapter):
         if self._spark is None:
             self._spark = build_session(self.settings)
         return self._spark
-
-    def driver(self, progress=None, processing_time: str | None = None):
-        from lakehouse.engines.spark.streams import SparkDriver
-
-        return SparkDriver(self, progress, processing_time=processing_time)
 
     @contextmanager
     def bound_to(self, session: Any) -> Iterator[None]:

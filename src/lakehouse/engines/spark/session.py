@@ -11,10 +11,10 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
-from lakehouse.config import Settings
+from lakehouse.core.config import Settings
 from lakehouse.engines.spark.databricks import on_databricks
-from lakehouse.errors import ConfigError, MissingDependencyError
-from lakehouse.optional import require
+from lakehouse.core.errors import ConfigError, MissingDependencyError
+from lakehouse.core.optional import require
 
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"

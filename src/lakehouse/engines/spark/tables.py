@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from lakehouse.config import Settings
+from lakehouse.core.config import Settings
 from lakehouse.engines.spark.databricks import UnityCatalogNames
 from lakehouse.engines.spark.session import spark_location
 from lakehouse.spec.model import TableRef

@@ -1,0 +1,53 @@
+"""The one object every command receives: settings, and lazily the storage and catalog."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from lakehouse.core.config import Settings
+
+
+class LakehouseContext:
+    """What every command needs: settings, and lazily the storage, catalog and engine."""
+
+    def __init__(self, settings: Settings, *, debug: bool = False, as_json: bool = False) -> None:
+        self.settings = settings
+        self.debug = debug
+        self.as_json = as_json
+        self._storage = None
+        self._catalog = None
+
+    @property
+    def storage(self):
+        if self._storage is None:
+            from lakehouse.core.storage import Storage
+
+            self._storage = Storage(self.settings.s3)
+        return self._storage
+
+    @property
+    def catalog(self):
+        if self._catalog is None:
+            from lakehouse.catalog import open_catalog
+
+            self._catalog = open_catalog(self.settings)
+        return self._catalog
+
+    def emit(self, payload: Any, text: str | None = None) -> None:
+        """Print `payload` as JSON with --json, else `text` (or a readable form of payload)."""
+        if self.as_json:
+            click.echo(json.dumps(payload, indent=2, default=str))
+        elif text is not None:
+            click.echo(text)
+        else:
+            click.echo(payload if isinstance(payload, str) else json.dumps(payload, indent=2, default=str))
+
+    def progress(self, message: str) -> None:
+        """Progress goes to stderr so that --json output on stdout stays parseable."""
+        click.echo(message, err=True)
+
+
+pass_context = click.make_pass_decorator(LakehouseContext)

@@ -1,0 +1,81 @@
+"""The `lakehouse` command: a thin layer over one LakehouseContext."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from lakehouse.cli import bench, catalog, landing, pipeline
+from lakehouse.cli.context import LakehouseContext
+from lakehouse.core.config import Settings
+from lakehouse.core.errors import LakehouseError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--landing", envvar="LAKEHOUSE_LANDING", help="Landing zone: a path or s3:// URI.")
+@click.option("--warehouse", envvar="LAKEHOUSE_WAREHOUSE", help="Warehouse root: a path or s3:// URI.")
+@click.option("--catalog", "catalog_uri", envvar="LAKEHOUSE_CATALOG", help="thrift://host:port of a Hive Metastore; default: a local catalog.")
+@click.option("--engine", envvar="LAKEHOUSE_ENGINE", type=click.Choice(["embedded", "spark"]), help="Engine (default: embedded).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.version_option(package_name="local-lakehouse")
+@click.pass_context
+def cli(ctx: click.Context, landing, warehouse, catalog_uri, engine, as_json, debug) -> None:
+    """Databricks-style medallion pipelines on delta-rs + DuckDB or Spark."""
+    settings = Settings.load(landing=landing, warehouse=warehouse, catalog=catalog_uri, engine=engine)
+    ctx.obj = LakehouseContext(settings, debug=debug, as_json=as_json)
+
+
+# Each command group is one module with its COMMANDS; a new group is one module and one entry here.
+for _module in (pipeline, landing, catalog, bench):
+    for _command in _module.COMMANDS:
+        cli.add_command(_command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except LakehouseError as exc:
+        if debug:
+            raise
+        click.echo(f"error: {exc.message}", err=True)
+        if exc.hint:
+            click.echo(f"  hint: {exc.hint}", err=True)
+        sys.exit(2 if not getattr(exc, "exit_code", None) else exc.exit_code)
+
+
+def console_main() -> None:
+    """The `lakehouse` executable: `main`, then a hard exit once output is flushed.
+
+    Native thread pools (Arrow's, delta-rs' async runtime) can abort during interpreter teardown
+    ("terminate called without an active exception", seen once under heavy load), which would turn
+    a command that already finished and committed into exit code -6. Nothing is left to clean up
+    at that point, so the process skips the teardown.
+    """
+    code = 1
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+    except BaseException:  # --debug re-raises: show the traceback, then exit like Python would.
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)

@@ -1,0 +1,46 @@
+"""Silver: one row per key; a batch is deduplicated, hash-compared, and only real changes are merged."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from lakehouse.engines.base import EngineAdapter
+from lakehouse.kinds.base import BatchResult, now_iso, open_batch, with_sequence_column, write_batch
+from lakehouse.kinds.scd1 import sql as scd1
+from lakehouse.spec.model import HASH_VALUE, Kind, TableSpec
+
+
+class Scd1Upsert:
+    kind = Kind.SCD1_UPSERT
+
+    def process_batch(
+        self, engine: EngineAdapter, spec: TableSpec, changes: Any, upstream_columns: Sequence[tuple[str, str]],
+        batch_id: int,
+    ) -> BatchResult:
+        result, txn = open_batch(engine, spec, batch_id, engine.row_count(changes))
+        if result.skipped_as_replay:
+            return result
+        changes, upstream_columns = with_sequence_column(engine, spec, changes, upstream_columns)
+        columns = scd1.business_columns(spec, upstream_columns)
+        duplicates = engine.has_duplicate_keys(changes, spec.keys)
+        deduped = engine.sql(
+            scd1.dedup_sql(engine.dialect, spec, columns, now_iso(), has_duplicate_keys=duplicates),
+            {"changes": changes},
+        )
+        result.details["rows_after_dedup"] = engine.row_count(deduped)
+        target_exists = engine.table_version(spec.ref) is not None
+        if target_exists:
+            compare = list(spec.keys) + [HASH_VALUE] + ([spec.sequence_by] if spec.sequence_by else [])
+            # Only the stored rows of the batch's keys: a batch's cost follows its size, not the table's.
+            stored = engine.read_matching(spec.ref, deduped, spec.keys, columns=compare)
+            changed = engine.sql(
+                scd1.changed_rows_sql(engine.dialect, spec, "batch", "target"), {"batch": deduped, "target": stored}
+            )
+        else:
+            stored, changed = None, deduped
+        result.rows_written = engine.row_count(changed)
+        if result.rows_written == 0:
+            return result
+        plan = scd1.merge_plan(engine.dialect, spec, engine.column_names(changed)) if target_exists else None
+        return write_batch(engine, spec, txn, result, merge_source=changed, plan=plan, first_rows=changed,
+                           new_keys_only=stored is not None and engine.row_count(stored) == 0)

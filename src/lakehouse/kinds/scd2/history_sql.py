@@ -1,0 +1,268 @@
+"""SCD2 on effective time: the history of the touched keys rebuilt from stored versions plus new events.
+
+`scd2.staging_sql` handles versions that arrive in order (close the current row, append). With a
+sequence_by column a change can arrive after a newer one, so here the new events of a key are put
+on one timeline with its stored versions and every validity interval is derived again:
+- the timeline is ordered by effective time; a row without one (a source or file that has no such
+  column, like the initial TPC-H load) sorts as of the low date, before every dated change, and
+  rows on the same time keep their arrival order (options['undated_effective_time'] sorts undated
+  rows at that time instead, for a source that says when its undated load took effect). A version
+  starts at its effective time, or at its processing time (date_added) when it has none:
+  processing time stays the default;
+- consecutive equal versions form one run, which starts where its earliest member starts: an event
+  equal to the version before it (a replay, a re-send) adds nothing, and a late event equal to the
+  version after it moves that version's start back instead of adding a row;
+- a stored version keeps its surrogate key (never deleted or renumbered), so facts stay linked;
+  only its start/end/is_current (and effective time) are corrected. New versions get max + n;
+- the first version of a key is valid from the low date, so history older than the first recorded
+  change resolves to it;
+- an inferred member (written by a fact for a key the dimension did not have yet) is taken over by
+  the key's first real version: updated in place, surrogate kept.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from lakehouse.spec.fact import DEFAULT_LOW_DATE
+from lakehouse.spec.model import (
+    END_DATE,
+    HASH_VALUE,
+    IS_CURRENT,
+    IS_INFERRED,
+    SOURCE_FILE_MODIFIED,
+    SOURCE_FILENAME,
+    SOURCE_ROW,
+    START_DATE,
+    TableSpec,
+)
+from lakehouse.core.hashing import hash_expression
+from lakehouse.core.change_feed import CHANGE_TYPE, COMMIT_VERSION, NEW_STATE_TYPES
+from lakehouse.core.merge_plan import MergePlan
+from lakehouse.kinds.scd1.sql import tracked_columns
+from lakehouse.kinds.scd2.sql import TARGET_ID
+from lakehouse.core.dialects import Dialect
+
+EVENT_TIME = "__event_time"
+START_CANDIDATE = "__start_candidate"
+ARRIVAL = "__arrival"
+# TRUE on a merge row that is a stored version: its attributes are the stored ones, so a MERGE can
+# keep the target's values and the batch need not read them (see merge_plan's kept_columns).
+FROM_STORED = "__from_stored"
+UNDATED_EFFECTIVE_TIME = "undated_effective_time"
+# The columns that tell arrival order in a bronze change feed, most significant first.
+ARRIVAL_COLUMNS = (COMMIT_VERSION, SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW)
+
+
+def low_date(spec: TableSpec) -> str:
+    return str(spec.options.get("low_date", DEFAULT_LOW_DATE))
+
+
+def undated_order_sql(dialect: Dialect, spec: TableSpec) -> str:
+    """Where a row without effective time sorts: at options['undated_effective_time'] when the source
+    says when its undated rows took effect (the landing's initial load), else at the low date."""
+    undated = spec.options.get(UNDATED_EFFECTIVE_TIME) or low_date(spec)
+    return dialect.cast(dialect.literal(str(undated)), "timestamp")
+
+
+def history_columns(spec: TableSpec, business: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The dimension's columns in table order: surrogate key, business columns, hash, validity, inferred flag."""
+    assert spec.surrogate_key
+    return (
+        [(spec.surrogate_key, "bigint")]
+        + list(business)
+        + [(HASH_VALUE, "string"), (START_DATE, "timestamp"), (END_DATE, "timestamp"), (IS_CURRENT, "boolean"),
+           (IS_INFERRED, "boolean")]
+    )
+
+
+def events_sql(
+    dialect: Dialect,
+    spec: TableSpec,
+    business: Sequence[tuple[str, str]],
+    arrival_columns: Sequence[str],
+    processing_time: str,
+    source_view: str = "changes",
+) -> str:
+    """The batch's change events: one per key and effective time (the last to arrive wins a tie;
+    undated rows: one per key and commit).
+
+    A row without effective time sorts as of the low date (before every dated change) and starts at
+    its processing time `processing_time` (a column of `source_view`, e.g. date_added).
+    """
+    assert spec.sequence_by
+    q = dialect.quote
+    keys = [q(k) for k in spec.keys]
+    event_time = f"coalesce({q(spec.sequence_by)}, {undated_order_sql(dialect, spec)})"
+    arrival = [q(c) for c in arrival_columns]
+    latest_first = ", ".join(f"{c} DESC" for c in arrival)
+    # Undated rows of different commits are different versions (processing order), as without sequence_by.
+    partition = [*keys, event_time]
+    if COMMIT_VERSION in arrival_columns:
+        partition.append(f"CASE WHEN {q(spec.sequence_by)} IS NULL THEN {q(COMMIT_VERSION)} END")
+    names = dialect.column_list([n for n, _ in business])
+    new_state = ", ".join(dialect.literal(t) for t in NEW_STATE_TYPES)
+    not_null_keys = " AND ".join(f"{k} IS NOT NULL" for k in keys)
+    return f"""
+SELECT {names}, {hash_expression(dialect, tracked_columns(spec, business))} AS {q(HASH_VALUE)},
+       {event_time} AS {EVENT_TIME}, coalesce({q(spec.sequence_by)}, {q(processing_time)}) AS {START_CANDIDATE},
+       row_number() OVER (ORDER BY {', '.join(arrival)}) AS {ARRIVAL}
+FROM (SELECT *, row_number() OVER (PARTITION BY {', '.join(partition)} ORDER BY {latest_first}) AS __rank
+      FROM {source_view}
+      WHERE {q(CHANGE_TYPE)} IN ({new_state}) AND {not_null_keys}) ranked
+WHERE __rank = 1
+"""
+
+
+def rebuild_sql(
+    dialect: Dialect,
+    spec: TableSpec,
+    business: Sequence[tuple[str, str]],
+    max_surrogate_key: int,
+    events_view: str = "events",
+    existing_view: str = "existing",
+) -> str:
+    """Rows for one MERGE: changed stored versions (TARGET_ID = their surrogate) and new ones (TARGET_ID NULL).
+
+    `events_view` is events_sql's output; `existing_view` the dimension's rows of the keys in it
+    (and no others), with history_columns. Only rows that differ from what is stored come out.
+    A stored version comes out with the business values of `existing_view` and FROM_STORED TRUE:
+    only its validity (start, end, is_current) and effective time can change, so `existing_view`
+    may hold NULL for attributes it did not read (merge_plan's kept_columns keeps the stored ones).
+    """
+    assert spec.surrogate_key and spec.sequence_by
+    q = dialect.quote
+    ts = dialect.sql_type("timestamp")
+    sk, hv, seq = q(spec.surrogate_key), q(HASH_VALUE), q(spec.sequence_by)
+    keys = [q(k) for k in spec.keys]
+    key_list = ", ".join(keys)
+    names = [q(n) for n, _ in business]
+    low = dialect.cast(dialect.literal(low_date(spec)), "timestamp")
+    undated = undated_order_sql(dialect, spec)
+    inferred = f"coalesce({q(IS_INFERRED)}, FALSE)"
+
+    def on(left: str, right: str) -> str:
+        return " AND ".join(f"{left}.{k} = {right}.{k}" for k in keys)
+
+    # Stored rows come before new events of the same time, and among themselves keep their start order.
+    timeline_order = f"PARTITION BY {key_list} ORDER BY {EVENT_TIME}, __origin, {ARRIVAL}, {START_CANDIDATE}, {sk}"
+    final_names = ", ".join(f"n.__run_seq AS {n}" if n == seq else f"n.{n}" for n in names)
+    changed = " OR ".join(
+        [f"x.{sk} IS NULL", f"coalesce(x.{q(IS_INFERRED)}, FALSE)"]
+        + [dialect.is_distinct(f"x.{a}", f"n.{b}") for a, b in (
+            (q(START_DATE), "__start"), (q(END_DATE), "__end"), (hv, hv), (seq, "__run_seq"))]
+        + [dialect.is_distinct(f"x.{q(IS_CURRENT)}", "(n.__end IS NULL)")]
+    )
+    return f"""
+WITH timeline AS (
+    SELECT {sk}, {', '.join(names)}, {hv}, coalesce({seq}, {undated}) AS {EVENT_TIME},
+           -- An undated first version (valid from the low date) would start at its undated time if a
+           -- late event now precedes it; later undated versions keep their processing-time start.
+           CAST(coalesce({seq}, CASE WHEN {q(START_DATE)} = {low} THEN {undated} ELSE {q(START_DATE)} END) AS {ts})
+               AS {START_CANDIDATE}, 0 AS __origin,
+           CAST(0 AS BIGINT) AS {ARRIVAL}
+    FROM {existing_view} WHERE NOT {inferred}
+    UNION ALL
+    SELECT CAST(NULL AS BIGINT) AS {sk}, {', '.join(names)}, {hv}, {EVENT_TIME},
+           CAST({START_CANDIDATE} AS {ts}) AS {START_CANDIDATE}, 1 AS __origin, CAST({ARRIVAL} AS BIGINT) AS {ARRIVAL}
+    FROM {events_view}
+),
+ordered AS (
+    SELECT t.*, row_number() OVER ({timeline_order}) AS __pos,
+           lag({hv}) OVER ({timeline_order}) AS __prev_hash,
+           lag(__origin) OVER ({timeline_order}) AS __prev_origin
+    FROM timeline t
+),
+runs AS (
+    -- A new run starts where the version changes. Two stored versions never share a run: both keep their rows.
+    SELECT o.*, sum(CASE WHEN __pos = 1 OR {dialect.is_distinct(hv, '__prev_hash')}
+                              OR (__origin = 0 AND __prev_origin = 0) THEN 1 ELSE 0 END)
+                OVER (PARTITION BY {key_list} ORDER BY __pos ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS __run
+    FROM ordered o
+),
+picked AS (
+    -- A run is represented by its stored version if it has one (surrogate kept), else its first event.
+    SELECT r.*, row_number() OVER (PARTITION BY {key_list}, __run ORDER BY __origin, __pos) AS __pick,
+           first_value({START_CANDIDATE}) OVER (PARTITION BY {key_list}, __run ORDER BY __pos
+                                    ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS __run_time,
+           first_value({seq}) OVER (PARTITION BY {key_list}, __run ORDER BY __pos
+                                    ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS __run_seq
+    FROM runs r
+),
+versions AS (
+    SELECT p.*, CASE WHEN __run = 1 THEN {low} ELSE __run_time END AS __start,
+           lead(__run_time) OVER (PARTITION BY {key_list} ORDER BY __run) AS __end
+    FROM picked p WHERE __pick = 1
+),
+inferred_members AS (
+    SELECT {key_list}, min({sk}) AS __inferred_sk FROM {existing_view} WHERE {inferred} GROUP BY {key_list}
+),
+kept AS (
+    -- The first real version of a key known so far only as an inferred member takes over that row.
+    SELECT v.*, CASE WHEN v.{sk} IS NOT NULL THEN v.{sk}
+                     WHEN v.__run = 1 THEN i.__inferred_sk END AS __kept_sk
+    FROM versions v LEFT JOIN inferred_members i ON {on('i', 'v')}
+),
+numbered AS (
+    SELECT k.*, {max_surrogate_key} + sum(CASE WHEN __kept_sk IS NULL THEN 1 ELSE 0 END)
+                OVER (ORDER BY {key_list}, __run ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS __new_sk
+    FROM kept k
+)
+SELECT CAST(coalesce(n.__kept_sk, n.__new_sk) AS BIGINT) AS {sk}, {final_names}, n.{hv},
+       CAST(n.__start AS {ts}) AS {q(START_DATE)}, CAST(n.__end AS {ts}) AS {q(END_DATE)},
+       n.__end IS NULL AS {q(IS_CURRENT)}, FALSE AS {q(IS_INFERRED)}, CAST(n.__kept_sk AS BIGINT) AS {q(TARGET_ID)},
+       n.__origin = 0 AS {FROM_STORED}
+FROM numbered n LEFT JOIN {existing_view} x ON x.{sk} = n.__kept_sk
+WHERE {changed}
+"""
+
+
+def merge_plan(
+    dialect: Dialect, spec: TableSpec, columns: Sequence[str], kept_columns: Sequence[str] = ()
+) -> MergePlan:
+    """Stored versions are corrected in place (every column: an inferred member gets its attributes).
+
+    `kept_columns` (stored columns the batch did not read) keep the target's value when the merge
+    row is a stored version (FROM_STORED); an inferred member taken over gets the source's.
+    """
+    q = dialect.quote
+    assignments = {column: f"s.{q(column)}" for column in columns}
+    kept = set(kept_columns)
+    updates = {
+        c: f"CASE WHEN s.{FROM_STORED} THEN t.{q(c)} ELSE {v} END" if c in kept else v
+        for c, v in assignments.items() if c != spec.surrogate_key
+    }
+    return MergePlan(
+        on=f"t.{q(spec.surrogate_key)} = s.{q(TARGET_ID)}",
+        update_condition=None,
+        update_set=updates,
+        insert_values=assignments,
+        insert_condition=f"s.{q(TARGET_ID)} IS NULL",
+    )
+
+
+def inferred_members_sql(
+    dialect: Dialect,
+    dimension_columns: Sequence[tuple[str, str]],
+    surrogate_key: str,
+    business_key: str,
+    low: str,
+    max_surrogate_key: int,
+    missing_view: str = "missing",
+) -> str:
+    """One inferred member per key in `missing_view` (column `business_key`): attributes NULL, valid
+    from the low date, current, flagged is_inferred, with a fresh surrogate key."""
+    q = dialect.quote
+    fixed = {
+        surrogate_key: f"{max_surrogate_key} + row_number() OVER (ORDER BY {q(business_key)})",
+        business_key: q(business_key),
+        START_DATE: dialect.cast(dialect.literal(low), "timestamp"),
+        IS_CURRENT: "TRUE",
+        IS_INFERRED: "TRUE",
+    }
+    select = [
+        f"{dialect.cast(fixed[name], type_name) if name in fixed else f'CAST(NULL AS {dialect.sql_type(type_name)})'}"
+        f" AS {q(name)}"
+        for name, type_name in dimension_columns
+    ]
+    return f"SELECT {', '.join(select)} FROM {missing_view}"
