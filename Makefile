@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 export LAKEHOUSE_LANDING ?= data/landing
 export LAKEHOUSE_WAREHOUSE ?= data/warehouse
 
-.PHONY: help setup setup-dev setup-spark run-pipeline run-embedded land-sample changes reset status validate test test-fast bench clean
+.PHONY: help setup setup-dev setup-spark run-pipeline run-embedded land-sample changes reset status validate test test-fast lint bench clean
 
 help:
 	@echo "make run-pipeline  land sample TPC-H data and run the pipeline (Spark stack if it is up, else embedded)"
@@ -81,10 +81,14 @@ validate: setup
 
 # Everything the tests start for real: the pinned jars, the S3 server built from source. Postgres
 # comes from the system (.ci/run installs Debian's package); fixtures fail naming what is missing.
-test: setup-dev
+test: setup-dev lint
 	$(PY) -m lakehouse.jvm fetch
 	bash scripts/build-s3-server.sh >/dev/null
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Lint and types, with the configuration in pyproject.toml; part of `make test`, so CI runs both.
+lint: setup-dev
+	$(PY) -m ruff check src tests
 
 test-fast: setup-dev
 	$(PY) -m pytest -m "not integration and not spark and not docker and not slow" $(PYTEST_ARGS)

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from lakehouse.bench import BenchOptions, render_markdown, run_bench
-from lakehouse.bench.isolate import run_isolated
 from lakehouse.bench.harness import pipeline_under_test, runnable_tables
+from lakehouse.bench.isolate import run_isolated
 
 
 def _allocate(megabytes: int) -> int:

@@ -13,9 +13,9 @@ from lakehouse.catalog.metastore_server import metastore_status, stop_metastore
 from lakehouse.catalog.spec import load_catalog_spec
 from lakehouse.catalog.sync import PENDING_TABLE, REGISTER_TABLE, apply, drift
 from lakehouse.core.errors import CatalogError
+from lakehouse.core.storage import Storage
 from lakehouse.runtime.runner import Runner
 from lakehouse.spec import get_pipeline
-from lakehouse.core.storage import Storage
 from tests.catalog.helpers import (
     CUSTOMER,
     CUSTOMER_PIPELINE_TABLES,

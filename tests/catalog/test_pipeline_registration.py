@@ -12,11 +12,11 @@ from lakehouse.catalog import open_catalog
 from lakehouse.catalog.spec import SPEC_DIR_ENV, default_spec_dir, load_catalog_spec
 from lakehouse.catalog.sync import UNEXPECTED_TABLE, drift, plan
 from lakehouse.core.config import Settings
+from lakehouse.core.storage import Storage
 from lakehouse.landing.land import land_sample
 from lakehouse.runtime.runner import Runner
 from lakehouse.spec import get_pipeline
 from lakehouse.spec.pipelines import CUSTOMER_COLUMNS, CUSTOMER_EFFECTIVE_TIME
-from lakehouse.core.storage import Storage
 from tests.catalog.helpers import CDF_PROPERTY, REPO_CATALOG_SPEC, land_customer_csv
 
 CATALOG_SPEC = load_catalog_spec(REPO_CATALOG_SPEC)

@@ -14,7 +14,6 @@ import subprocess
 
 import jsonschema
 import pytest
-
 from docker_stack_helpers import (
     COMPOSE_FILE,
     ENV_EXAMPLE,
@@ -25,6 +24,7 @@ from docker_stack_helpers import (
     read_env_file,
     referenced_variables,
 )
+
 
 @pytest.fixture(scope="module")
 def compose() -> dict:

@@ -11,7 +11,6 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-
 from docker_stack_helpers import (
     HIVE_DOCKERFILE,
     REPO_ROOT,

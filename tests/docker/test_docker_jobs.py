@@ -10,7 +10,6 @@ import sys
 
 import pytest
 import yaml
-
 from docker_stack_helpers import REPO_ROOT, STACK_MK
 
 JOBS = REPO_ROOT / "jobs"

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from docker_stack_helpers import REPO_ROOT, SPARK_DEFAULTS
 
 pytestmark = [

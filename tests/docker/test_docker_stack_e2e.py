@@ -17,7 +17,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from docker_stack_helpers import ENV_EXAMPLE, REPO_ROOT, docker_available, read_env_file
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]

@@ -10,7 +10,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from docker_stack_helpers import ENV_EXAMPLE, REPO_ROOT, STACK_MK
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")

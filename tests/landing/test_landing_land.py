@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from lakehouse.cli.main import cli
 from lakehouse.core.config import S3Settings, Settings
 from lakehouse.core.errors import InputFileError
-from lakehouse.landing import chunk_csv, ensure_bucket, land_files, land_sample
 from lakehouse.core.storage import Storage
+from lakehouse.landing import chunk_csv, ensure_bucket, land_files, land_sample
 
 from .conftest import TINY_CUSTOMERS, TINY_SCALE
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import boto3
 
 from lakehouse.core.config import Settings
+from lakehouse.core.storage import Storage
 from lakehouse.engines.embedded.engine import EmbeddedEngine
 from lakehouse.runtime.runner import Runner
 from lakehouse.spec import get_pipeline
 from lakehouse.spec.model import TableRef
-from lakehouse.core.storage import Storage
 
 REPO = Path(__file__).resolve().parents[2]
 PIPELINE = get_pipeline("customer")

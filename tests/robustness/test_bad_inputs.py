@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from lakehouse.core.storage import Storage
 from lakehouse.ops.inspection import Inspector
 from lakehouse.spec.model import TableRef
-from lakehouse.core.storage import Storage
 
 from .support import HEADER, PIPELINE, csv_text, engine, local_place
 

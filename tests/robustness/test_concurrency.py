@@ -14,6 +14,7 @@ from lakehouse.runtime.locking import pipeline_lock
 
 from .support import (
     PHASE1,
+    TABLES,
     Place,
     check_checkpoints,
     check_time_columns,
@@ -23,7 +24,6 @@ from .support import (
     no_bronze_duplicates,
     s3_client,
     s3_place,
-    TABLES,
 )
 
 pytestmark = pytest.mark.integration
@@ -87,9 +87,8 @@ def test_s3_lock_held_elsewhere_is_respected_until_its_lease_ends(s3_server):
     settings = place.settings()
     live = {"host": "other-host", "pid": 4242, "since": "2030-01-01T00:00:00+00:00", "expires": time.time() + 600}
     _put_lock(place, live)
-    with pytest.raises(ConcurrentRunError, match="host other-host, pid 4242"):
-        with pipeline_lock(settings, "customer"):
-            pass
+    with pytest.raises(ConcurrentRunError, match="host other-host, pid 4242"), pipeline_lock(settings, "customer"):
+        pass
     _put_lock(place, {**live, "expires": time.time() - 1})  # its lease ran out: the holder crashed
     with pipeline_lock(settings, "customer"):
         assert lock_holder(place)["pid"] == os.getpid()

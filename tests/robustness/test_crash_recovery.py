@@ -11,13 +11,12 @@ not created yet), recover, then run the second landing. On local disk and on S3 
 from __future__ import annotations
 
 import signal
-
-import pytest
-
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+
+import pytest
 
 from .support import (
     PHASE1,

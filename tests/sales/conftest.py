@@ -12,11 +12,11 @@ import pytest
 
 from lakehouse.core.checkpoints import CheckpointLog
 from lakehouse.core.config import Settings
+from lakehouse.core.storage import Storage
 from lakehouse.ops.inspection import Inspector
 from lakehouse.runtime.runner import Runner
 from lakehouse.spec import get_pipeline
 from lakehouse.spec.model import TableRef
-from lakehouse.core.storage import Storage
 
 
 @dataclass

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pyarrow as pa
 
 from lakehouse.ops.inspection import Inspector
-
 from tests.sales.sales_data import customer, land_customer_changes, land_initial
 
-LOW = datetime(1900, 1, 1, tzinfo=timezone.utc)
+LOW = datetime(1900, 1, 1, tzinfo=UTC)
 
 
 def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def history(lake, key: int) -> list[tuple]:
@@ -122,7 +121,7 @@ def test_the_undated_effective_time_is_the_landing_contract():
     from lakehouse.landing.state import INITIAL_EFFECTIVE_TIME, format_time
     from lakehouse.spec.pipelines import CUSTOMER_UNDATED_EFFECTIVE_TIME
 
-    assert CUSTOMER_UNDATED_EFFECTIVE_TIME == format_time(INITIAL_EFFECTIVE_TIME)
+    assert format_time(INITIAL_EFFECTIVE_TIME) == CUSTOMER_UNDATED_EFFECTIVE_TIME
 
 
 def test_validate_checks_the_fact_links_and_catches_a_wrong_one(lake):

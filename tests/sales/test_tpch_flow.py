@@ -6,9 +6,9 @@ from __future__ import annotations
 import pyarrow.parquet as pq
 import pytest
 
-from lakehouse.ops.inspection import Inspector
 from lakehouse.landing import land_sample, make_customer_changes
 from lakehouse.landing.land import land_files
+from lakehouse.ops.inspection import Inspector
 from lakehouse.spec import get_pipeline
 
 pytestmark = pytest.mark.slow

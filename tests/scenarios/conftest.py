@@ -12,11 +12,11 @@ import pyarrow as pa
 import pytest
 
 from lakehouse.core.config import Settings
+from lakehouse.core.storage import Storage
 from lakehouse.ops.inspection import Inspector
 from lakehouse.runtime.runner import Runner
 from lakehouse.spec import get_pipeline
 from lakehouse.spec.model import Pipeline, TableRef
-from lakehouse.core.storage import Storage
 
 
 def spark_delta_failure() -> str | None:

@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 
+from lakehouse.core.hashing import row_hash
 from lakehouse.ops.inspection import Inspector
 from lakehouse.spec import get_pipeline
-from lakehouse.core.hashing import row_hash
 from tests.scenarios import customer_batches as scenario
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,7 @@ import concurrent.futures
 import multiprocessing
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 import pytest
@@ -146,13 +146,13 @@ def _storage(s3_server) -> Storage:
 def test_storage_round_trip_listing_and_modification_times(s3_server):
     storage = _storage(s3_server)
     root = f"s3://{_fresh_bucket(s3_server)}/landing"
-    before = datetime.now(timezone.utc) - timedelta(seconds=2)
+    before = datetime.now(UTC) - timedelta(seconds=2)
     storage.write_text(f"{root}/customer/b.csv", "b\n")
     storage.write_text(f"{root}/customer/a.csv", "a\n")
     storage.write_text(f"{root}/customer/nested/c.csv", "c\n")
     storage.write_text(f"{root}/customer/_tmp/skipped.csv", "x\n")
     storage.write_text(f"{root}/customer/.hidden.csv", "x\n")
-    after = datetime.now(timezone.utc) + timedelta(seconds=2)
+    after = datetime.now(UTC) + timedelta(seconds=2)
 
     files = storage.list_files(f"{root}/customer")
     assert sorted(f.uri for f in files) == [f"{root}/customer/a.csv", f"{root}/customer/b.csv",

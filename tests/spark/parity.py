@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 
 # -- building the same input for both engines ------------------------------------------------
@@ -34,7 +35,7 @@ def both(spark, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]
 def normalise(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         # Spark hands back naive local times, DuckDB aware UTC ones: compare as naive UTC.
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
     return value
 
 

@@ -18,8 +18,8 @@ def shared_session() -> Any:
     JARS_MISSING (the message ends with the fetch command)."""
     from pyspark.sql import SparkSession
 
-    from lakehouse.engines.spark.session import DELTA_CATALOG, DELTA_EXTENSION, jar_confs
     from lakehouse.core.errors import MissingDependencyError
+    from lakehouse.engines.spark.session import DELTA_CATALOG, DELTA_EXTENSION, jar_confs
 
     active = SparkSession.getActiveSession()
     if active is not None:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from lakehouse.core.checkpoints import CheckpointLog
-from lakehouse.spec.model import DATE_ADDED, EvolutionMode, Kind, LandingSource, TableRef, TableSpec
-from lakehouse.kinds.append_ingest.sql import typed_projection_sql
 from lakehouse.core.dialects import SPARK
+from lakehouse.kinds.append_ingest.sql import typed_projection_sql
+from lakehouse.spec.model import DATE_ADDED, EvolutionMode, Kind, LandingSource, TableRef, TableSpec
 from tests.spark.parity import duck_rows, sort_key, spark_rows
 
 pytestmark = pytest.mark.spark
@@ -41,9 +41,9 @@ def _land(folder: Path, files: list[tuple[str, str]]) -> None:
 
 
 def _embedded(settings, spec):
+    from lakehouse.engines.embedded.engine import EmbeddedEngine
     from lakehouse.runtime.drivers.batch import BatchDriver
     from lakehouse.sources.schema_store import SchemaStore
-    from lakehouse.engines.embedded.engine import EmbeddedEngine
 
     engine = EmbeddedEngine(settings.with_overrides(engine="embedded"))
     driver = BatchDriver(engine)
@@ -54,8 +54,8 @@ def _embedded(settings, spec):
 
 
 def _spark(spark, spark_engine, settings, spec, tmp_path):
-    from lakehouse.sources.schema_store import SchemaStore
     from lakehouse.sources.csv.spark_reader import LandedFile, SparkCsvReader, read_batch
+    from lakehouse.sources.schema_store import SchemaStore
 
     landed = spark_engine.storage.list_files(settings.landing_uri(spec.source.folder))
     files = [LandedFile(uri=i.uri, spark_path=i.uri, modified=i.modified, size=i.size) for i in landed]
@@ -69,8 +69,8 @@ def _spark(spark, spark_engine, settings, spec, tmp_path):
 
 
 def spark_schema_history(settings, tmp_path):
-    from lakehouse.sources.schema_store import SchemaStore
     from lakehouse.core.storage import Storage
+    from lakehouse.sources.schema_store import SchemaStore
 
     return SchemaStore(CheckpointLog(Storage(settings.s3), str(tmp_path / "spark-schemas"))).history()
 

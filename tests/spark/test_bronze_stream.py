@@ -4,16 +4,15 @@ the typed rows where the engine would append them."""
 
 from __future__ import annotations
 
-from lakehouse.runtime.drivers import driver_for
-
 import os
 from pathlib import Path
 
 import pytest
 
-from lakehouse.spec.model import Kind, LandingSource, TableRef, TableSpec
-from lakehouse.kinds.append_ingest.sql import typed_projection_sql
 from lakehouse.core.dialects import SPARK
+from lakehouse.kinds.append_ingest.sql import typed_projection_sql
+from lakehouse.runtime.drivers import driver_for
+from lakehouse.spec.model import Kind, LandingSource, TableRef, TableSpec
 
 pytestmark = pytest.mark.spark
 

@@ -4,13 +4,12 @@ manifest (`make test` fetches them); without them the `delta_spark` fixture fail
 
 from __future__ import annotations
 
-from lakehouse.runtime.drivers import driver_for
-
 from pathlib import Path
 
 import pytest
 
 from lakehouse.engines.base import Transaction
+from lakehouse.runtime.drivers import driver_for
 from lakehouse.spec.model import TableRef
 
 pytestmark = pytest.mark.spark
@@ -91,7 +90,11 @@ def test_replay_check_by_catalog_name_path_and_history_agree(delta_spark, spark_
     """A catalog table (as under Unity Catalog) is looked up by TableIdentifier, not by path; the SQL-only
     fallback (DESCRIBE HISTORY userMetadata) gives the same answer for our own commits."""
     from lakehouse.engines.spark.engine import (
-        DELTA_LOG_CLASSES, TableName, commit_metadata, history_transaction_version, java_class,
+        DELTA_LOG_CLASSES,
+        TableName,
+        commit_metadata,
+        history_transaction_version,
+        java_class,
         snapshot_transaction_version,
     )
 

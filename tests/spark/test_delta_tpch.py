@@ -6,20 +6,24 @@ not skip."""
 
 from __future__ import annotations
 
-from lakehouse.runtime.drivers import driver_for
-
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from lakehouse.core.config import Settings
+from lakehouse.core.storage import Storage
+from lakehouse.runtime.drivers import driver_for
 from lakehouse.spec.model import TableRef
 from lakehouse.spec.pipelines import TPCH_PIPELINE
 from lakehouse.spec.sales import FACT_SALES
-from lakehouse.core.storage import Storage
 from tests.sales.conftest import SalesLakehouse
 from tests.sales.sales_data import (
-    LINEITEM_HEADER, ORDERS_HEADER, customer, land_customer_changes, land_initial, line,
+    LINEITEM_HEADER,
+    ORDERS_HEADER,
+    customer,
+    land_customer_changes,
+    land_initial,
+    line,
 )
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -32,7 +36,7 @@ VERSION_ADDRESS = ("c_custkey", "c_address", "start_date", "is_inferred")
 
 def _utc(value):
     if isinstance(value, datetime) and value.tzinfo is None:
-        return value.astimezone(timezone.utc)  # PySpark collects timestamps as naive local times
+        return value.astimezone(UTC)  # PySpark collects timestamps as naive local times
     return value
 
 

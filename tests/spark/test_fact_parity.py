@@ -9,21 +9,31 @@ from decimal import Decimal
 import pytest
 
 from lakehouse.core.change_feed import CHANGE_TYPE, COMMIT_VERSION
-from lakehouse.spec.model import (
-    DATE_ADDED, END_DATE, HASH_VALUE, IS_CURRENT, IS_INFERRED, SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW,
-    START_DATE, Kind, TableRef, TableSpec,
-)
-from lakehouse.spec.sales import FACT_SALES
+from lakehouse.core.dialects import DUCKDB, SPARK
+from lakehouse.core.hashing import row_hash
 from lakehouse.kinds.fact import sql as fact
 from lakehouse.kinds.scd2 import history_sql as scd2_history
-from lakehouse.core.hashing import row_hash
-from lakehouse.core.dialects import DUCKDB, SPARK
 from lakehouse.spec.fact import fact_rules
+from lakehouse.spec.model import (
+    DATE_ADDED,
+    END_DATE,
+    HASH_VALUE,
+    IS_CURRENT,
+    IS_INFERRED,
+    SOURCE_FILE_MODIFIED,
+    SOURCE_FILENAME,
+    SOURCE_ROW,
+    START_DATE,
+    Kind,
+    TableRef,
+    TableSpec,
+)
+from lakehouse.spec.sales import FACT_SALES
 from tests.spark.parity import assert_same_rows, both
 
 pytestmark = pytest.mark.spark
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 LOW = dt.datetime(1900, 1, 1, tzinfo=UTC)
 BUSINESS = [("c_custkey", "bigint"), ("c_address", "string"), ("c_updated_at", "timestamp")]
 DIM = TableSpec(ref=TableRef("gold", "dim"), kind=Kind.SCD2_FROM_CHANGES, upstream=(TableRef("bronze", "raw"),),

@@ -11,8 +11,6 @@ Row contents are compared, not counts."""
 
 from __future__ import annotations
 
-from lakehouse.runtime.drivers import driver_for
-
 import os
 import time
 from decimal import Decimal
@@ -23,9 +21,10 @@ import pyarrow as pa
 import pytest
 
 from lakehouse.core.config import Settings
+from lakehouse.core.storage import Storage
+from lakehouse.runtime.drivers import driver_for
 from lakehouse.runtime.runner import Runner
 from lakehouse.spec.pipelines import CUSTOMER_PIPELINE
-from lakehouse.core.storage import Storage
 
 pytestmark = pytest.mark.spark
 

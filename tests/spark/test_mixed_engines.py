@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse.runtime import runner as runner_module
 from lakehouse.core.checkpoints import MixedEnginesError
-from lakehouse.ops.inspection import Inspector
-from lakehouse.spec.pipelines import CUSTOMER_PIPELINE
 from lakehouse.core.storage import Storage
+from lakehouse.ops.inspection import Inspector
+from lakehouse.runtime import runner as runner_module
+from lakehouse.spec.pipelines import CUSTOMER_PIPELINE
 
 pytestmark = pytest.mark.spark
 

@@ -10,13 +10,13 @@ import json
 
 import pytest
 
-from lakehouse.runtime import fact_inputs as multi_input
 from lakehouse.core.checkpoints import CheckpointLog
+from lakehouse.core.storage import Storage
 from lakehouse.kinds.base import BatchResult
 from lakehouse.kinds.registry import STRATEGIES
+from lakehouse.runtime import fact_inputs as multi_input
 from lakehouse.spec.model import Kind, TableRef
 from lakehouse.spec.sales import FACT_SALES
-from lakehouse.core.storage import Storage
 
 pytestmark = pytest.mark.spark
 
@@ -167,8 +167,8 @@ def test_spark_driver_replays_an_unfinished_batch_with_its_planned_ranges(spark_
 
 
 def test_a_changed_source_schema_is_told_apart_from_other_query_failures():
-    from lakehouse.runtime.drivers.streaming import source_schema_changed
     from lakehouse.core.errors import LakehouseError
+    from lakehouse.runtime.drivers.streaming import source_schema_changed
 
     def failed_query(cause_text: str) -> LakehouseError:
         try:
@@ -184,8 +184,8 @@ def test_a_changed_source_schema_is_told_apart_from_other_query_failures():
 
 
 def test_a_query_stopped_by_a_source_schema_change_is_restarted_a_bounded_number_of_times(settings):
-    from lakehouse.runtime.drivers import streaming as streams
     from lakehouse.core.errors import LakehouseError
+    from lakehouse.runtime.drivers import streaming as streams
     from lakehouse.spec.pipelines import CUSTOMER
 
     messages = []

@@ -7,13 +7,13 @@ from decimal import Decimal
 
 import pytest
 
-from lakehouse.core.hashing import hash_expression, row_hash
 from lakehouse.core.dialects import DUCKDB, SPARK
+from lakehouse.core.hashing import hash_expression, row_hash
 from tests.spark.parity import both
 
 pytestmark = pytest.mark.spark
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 COLUMNS = [
     ("id", "bigint"), ("text", "string"), ("amount", "decimal(18,2)"), ("day", "date"), ("at", "timestamp"),
     ("flag", "boolean"), ("count", "int"), ("ratio", "double"),

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from lakehouse.spec.model import RESCUED_DATA, SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW
-from lakehouse.kinds.append_ingest.sql import MALFORMED_RECORD, typed_projection_sql
 from lakehouse.core.dialects import DUCKDB, SPARK
+from lakehouse.kinds.append_ingest.sql import MALFORMED_RECORD, typed_projection_sql
+from lakehouse.spec.model import RESCUED_DATA, SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW
 from tests.spark.parity import assert_same_rows, both
 
 pytestmark = pytest.mark.spark
@@ -20,7 +20,7 @@ EXTRA = ["unexpected"]
 RAW_COLUMNS = ([(name, "string") for name, _ in SCHEMA] + [(name, "string") for name in EXTRA]
                + [(SOURCE_FILENAME, "string"), (SOURCE_FILE_MODIFIED, "timestamp"), (SOURCE_ROW, "bigint"),
                   (MALFORMED_RECORD, "string")])
-MODIFIED = dt.datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=dt.timezone.utc)
+MODIFIED = dt.datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=dt.UTC)
 FILE = "/landing/customer/part-0001.csv"
 
 
@@ -46,9 +46,9 @@ DATE_ADDED = "2024-05-02T03:04:05.678901+00:00"
 
 @pytest.fixture(scope="module")
 def typed(spark):
+    from lakehouse.core.config import Settings
     from lakehouse.engines.embedded.engine import EmbeddedEngine
     from lakehouse.engines.spark import SparkEngine
-    from lakehouse.core.config import Settings
 
     settings = Settings.load(landing="/tmp/unused-landing", warehouse="/tmp/unused-warehouse", env={})
     arrow, frame = both(spark, RAW_COLUMNS, RAW_ROWS)

@@ -8,18 +8,26 @@ from decimal import Decimal
 import pytest
 
 from lakehouse.core.change_feed import CHANGE_TYPE, COMMIT_VERSION
-from lakehouse.spec.model import (
-    DATE_ADDED, HASH_VALUE, IS_CURRENT, SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW, Kind, TableRef, TableSpec,
-)
+from lakehouse.core.dialects import DUCKDB, SPARK
+from lakehouse.core.hashing import row_hash
 from lakehouse.kinds.scd1 import sql as scd1
 from lakehouse.kinds.scd2 import sql as scd2
-from lakehouse.core.hashing import row_hash
-from lakehouse.core.dialects import DUCKDB, SPARK
+from lakehouse.spec.model import (
+    DATE_ADDED,
+    HASH_VALUE,
+    IS_CURRENT,
+    SOURCE_FILE_MODIFIED,
+    SOURCE_FILENAME,
+    SOURCE_ROW,
+    Kind,
+    TableRef,
+    TableSpec,
+)
 from tests.spark.parity import assert_same_rows, both
 
 pytestmark = pytest.mark.spark
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = "2024-05-02T00:00:00+00:00"
 BUSINESS = [("c_custkey", "bigint"), ("c_name", "string"), ("c_acctbal", "decimal(15,2)")]
 SILVER = TableSpec(ref=TableRef("silver", "customer"), kind=Kind.SCD1_UPSERT, upstream=(TableRef("bronze", "raw"),),

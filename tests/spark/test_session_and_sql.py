@@ -5,14 +5,14 @@ from __future__ import annotations
 import sys
 
 from lakehouse.core.config import Settings
+from lakehouse.core.errors import ConfigError, MissingDependencyError
+from lakehouse.core.merge_plan import MergePlan
 from lakehouse.engines.spark.databricks import UnityCatalogNames, auto_loader_options, schema_hints
 from lakehouse.engines.spark.engine import merge_statement, table_default_confs
 from lakehouse.engines.spark.session import jar_confs, location_from_spark, session_confs, spark_location
 from lakehouse.engines.spark.tables import TableLocator
-from lakehouse.core.errors import ConfigError, MissingDependencyError
 from lakehouse.jvm import load_manifest
 from lakehouse.spec.model import EvolutionMode, LandingSource, TableRef
-from lakehouse.core.merge_plan import MergePlan
 
 MINIO_ENV = {
     "LAKEHOUSE_LANDING": "s3://landing", "LAKEHOUSE_WAREHOUSE": "s3://warehouse",

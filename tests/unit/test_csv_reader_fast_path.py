@@ -13,17 +13,17 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from lakehouse.core.dialects import DUCKDB
+from lakehouse.core.storage import FileInfo
+from lakehouse.kinds.append_ingest.sql import MALFORMED_RECORD, _member, parses, typed_projection_sql
 from lakehouse.sources.csv import arrow_reader as csv_reader
 from lakehouse.sources.csv.arrow_reader import conform, read_csv_text
-from lakehouse.core.storage import FileInfo
-from lakehouse.kinds.append_ingest.sql import MALFORMED_RECORD, parses, typed_projection_sql, _member
-from lakehouse.core.dialects import DUCKDB
 
 URI = "file:///landing/things/things_0001.csv"
 
 
 def _info(data: bytes) -> FileInfo:
-    return FileInfo(modified=dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc), uri=URI, size=len(data))
+    return FileInfo(modified=dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC), uri=URI, size=len(data))
 
 
 def _exact(data: bytes, delimiter: str = ","):
@@ -183,15 +183,15 @@ def _reference_sql(schema, extra_columns, date_added_iso, source_view="raw") -> 
 
 def test_typed_projection_matches_the_double_evaluation():
     data = (
-        'id,amount,day,at,flag,ratio,small,name,__typed_1,extra\n'
-        '1,10.50,2024-01-31,2024-01-31 10:00:00,true,1.5e3,7,a,5,\n'
-        '2,,,,,,,,,\n'
-        ' 3,1.234,2024-02-30,2024-13-01,yes,abc,99999999999,"",x,kept\n'
-        '+4,-0.5,24-01-01,2024-01-01T00:00:00Z,FALSE,.5,-12,"q""uote",-7,\n'
-        '12345678901234567890,1e3,2024-1-1,2024-01-01 00:00:00.1234567,1,NaN,+0,b,0x1,\n'
-        '5,too,many,fields,here,x,x,x,x,x,x\n'
-        '-9223372036854775808,9999999999999.99,0001-01-01,2024-01-01 00:00:00+01:00,False,-1.,2147483648,z,1_0,\n'
-    ).encode()
+        b'id,amount,day,at,flag,ratio,small,name,__typed_1,extra\n'
+        b'1,10.50,2024-01-31,2024-01-31 10:00:00,true,1.5e3,7,a,5,\n'
+        b'2,,,,,,,,,\n'
+        b' 3,1.234,2024-02-30,2024-13-01,yes,abc,99999999999,"",x,kept\n'
+        b'+4,-0.5,24-01-01,2024-01-01T00:00:00Z,FALSE,.5,-12,"q""uote",-7,\n'
+        b'12345678901234567890,1e3,2024-1-1,2024-01-01 00:00:00.1234567,1,NaN,+0,b,0x1,\n'
+        b'5,too,many,fields,here,x,x,x,x,x,x\n'
+        b'-9223372036854775808,9999999999999.99,0001-01-01,2024-01-01 00:00:00+01:00,False,-1.,2147483648,z,1_0,\n'
+    )
     raw = read_csv_text(_info(data), data)
     schema = [("id", "bigint"), ("amount", "decimal(15,2)"), ("day", "date"), ("at", "timestamp"),
               ("flag", "boolean"), ("ratio", "double"), ("small", "int"), ("name", "string"),

@@ -102,9 +102,9 @@ def test_read_matching_reads_parquet_directly_and_fills_columns_added_later(engi
 
 
 def test_change_feed_of_appends_read_directly_equals_the_delta_change_feed(engine, monkeypatch):
+    from lakehouse.core.merge_plan import MergePlan
     from lakehouse.engines.base import Transaction
     from lakehouse.spec.model import TableRef
-    from lakehouse.core.merge_plan import MergePlan
 
     ref = TableRef("bronze", "feed")
     cdf = {"delta.enableChangeDataFeed": "true"}

@@ -4,19 +4,19 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from lakehouse.core.hashing import NULL_MARKER, canonical_text, hash_expression, row_hash
 from lakehouse.core.dialects import DUCKDB
+from lakehouse.core.hashing import NULL_MARKER, canonical_text, hash_expression, row_hash
 
 COLUMNS = [("s", "string"), ("d", "decimal(15,2)"), ("day", "date"), ("n", "bigint"), ("ts", "timestamp"),
            ("b", "boolean")]
 
 ROWS = [
-    ("plain", Decimal("711.56"), dt.date(1995, 3, 1), 5, dt.datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=dt.timezone.utc), True),
+    ("plain", Decimal("711.56"), dt.date(1995, 3, 1), 5, dt.datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=dt.UTC), True),
     ("", Decimal("0.00"), None, None, None, False),
     (None, Decimal("-0.50"), dt.date(2000, 12, 31), -7, None, None),
     ("\\N", None, None, 0, None, None),
     ("a|b\\c", Decimal("1234567890123.45"), None, 9223372036854775807, None, None),
-    ("ünïcødé ✓", Decimal("1.00"), None, None, dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc), None),
+    ("ünïcødé ✓", Decimal("1.00"), None, None, dt.datetime(1970, 1, 1, tzinfo=dt.UTC), None),
     ("ends with \\", Decimal("2.00"), dt.date(99, 1, 2), 1, None, None),  # a year below 1000 is zero-padded
     ("|", Decimal("3.00"), dt.date(9999, 12, 31), 2, None, None),
 ]

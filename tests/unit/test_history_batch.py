@@ -6,18 +6,18 @@ import datetime as dt
 import pyarrow as pa
 import pytest
 
+import lakehouse.kinds.registry  # noqa: F401 (every kind registered before the strategies are used)
 from lakehouse.core.config import Settings
+from lakehouse.core.dialects import DUCKDB
 from lakehouse.engines.base import EngineAdapter, Transaction
 from lakehouse.engines.embedded.engine import EmbeddedEngine
-import lakehouse.kinds.registry  # noqa: F401 (every kind registered before the strategies are used)
-from lakehouse.kinds.scd2.strategy import max_surrogate, process_history_batch
-from lakehouse.spec.pipelines import DIM_CUSTOMER
-from lakehouse.spec.model import TableRef
 from lakehouse.kinds.scd2 import history_sql as scd2_history
-from lakehouse.core.dialects import DUCKDB
+from lakehouse.kinds.scd2.strategy import max_surrogate, process_history_batch
+from lakehouse.spec.model import TableRef
+from lakehouse.spec.pipelines import DIM_CUSTOMER
 
 REF = TableRef("gold", "keys")
-WHEN = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+WHEN = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 @pytest.fixture

@@ -12,13 +12,13 @@ import pytest
 
 from lakehouse.core.checkpoints import MixedEnginesError, check_engine, record_engine, table_engine
 from lakehouse.core.config import Settings
-from lakehouse.engines.base import Transaction
 from lakehouse.core.errors import LakehouseError
+from lakehouse.core.storage import Storage
+from lakehouse.engines.base import Transaction
 from lakehouse.kinds.base import open_batch
 from lakehouse.ops.checkpoint_views import EmbeddedCheckpoints, SparkCheckpoints
 from lakehouse.ops.inspection import Inspector
 from lakehouse.spec.pipelines import CUSTOMER_PIPELINE
-from lakehouse.core.storage import Storage
 
 BRONZE, SILVER = CUSTOMER_PIPELINE.tables[0], CUSTOMER_PIPELINE.tables[1]
 HEADER = "c_custkey,c_name,c_address,c_nationkey,c_phone,c_acctbal,c_mktsegment,c_comment\n"

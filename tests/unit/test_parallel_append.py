@@ -16,7 +16,7 @@ from lakehouse.engines.embedded.engine import EmbeddedEngine
 from lakehouse.spec.model import TableRef
 
 REF = TableRef("silver", "parallel")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @pytest.fixture

@@ -4,14 +4,14 @@ import datetime as dt
 import duckdb
 import pyarrow as pa
 
-from lakehouse.spec.pipelines import CUSTOMER as CUSTOMER_SPEC
+from lakehouse.core.dialects import DUCKDB
 from lakehouse.engines.base import duplicate_keys_sql
 from lakehouse.kinds.scd1.sql import dedup_sql
-from lakehouse.core.dialects import DUCKDB
+from lakehouse.spec.pipelines import CUSTOMER as CUSTOMER_SPEC
 
 COLUMNS = [("c_custkey", "bigint"), ("c_name", "string")]
 CUSTOMER = dataclasses.replace(CUSTOMER_SPEC, tracked_columns=("c_name",))
-WHEN = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+WHEN = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 def batch(keys, names):

@@ -3,9 +3,9 @@ import re
 import pytest
 
 from lakehouse.core.errors import ConfigError, SchemaEvolutionError
-from lakehouse.spec.model import EvolutionMode
-from lakehouse.sources.schema import StoredSchema, check_header, evolve, infer_schema, infer_type
 from lakehouse.core.types import normalise_type, value_pattern
+from lakehouse.sources.schema import StoredSchema, check_header, evolve, infer_schema, infer_type
+from lakehouse.spec.model import EvolutionMode
 
 
 @pytest.mark.parametrize(

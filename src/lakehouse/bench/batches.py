@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lakehouse.landing import land_files, make_customer_changes
 from lakehouse.core.storage import Storage
+from lakehouse.landing import land_files, make_customer_changes
 
 # Fixed, so every bench run lands the same batches (the seed is also in the report).
 SEED = 20240601

@@ -17,18 +17,18 @@ from __future__ import annotations
 import math
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from lakehouse.bench import batches, machine
 from lakehouse.bench.isolate import run_isolated
 from lakehouse.bench.phases import duckdb_floor, run_tables
 from lakehouse.core.config import Settings
+from lakehouse.core.storage import Storage
 from lakehouse.landing import chunk_csv, generate_tpch, land_files
 from lakehouse.landing.chunking import count_lines
 from lakehouse.spec import PIPELINES, Kind, Pipeline, TableRef
-from lakehouse.core.storage import Storage
 
 Progress = Callable[[str], None]
 LAYERS = ("bronze", "silver", "gold")

@@ -11,8 +11,9 @@ import multiprocessing
 import resource
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from lakehouse.core.errors import LakehouseError
 
@@ -54,7 +55,7 @@ def _child_main(connection, function: Callable[..., Any], args: tuple, kwargs: d
     try:
         value = function(*args, **kwargs)
         connection.send(("ok", value, _peak_rss_bytes()))
-    except BaseException as exc:  # noqa: BLE001 - everything is reported to the parent
+    except BaseException as exc:
         connection.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}", _peak_rss_bytes()))
     finally:
         connection.close()

@@ -46,9 +46,9 @@ def run_tables(settings: Settings, pipeline_name: str, table_names: list[str], d
     Draining matters when Settings.max_files_per_batch splits the input: each run plans at most
     one new batch per table.
     """
+    from lakehouse.core.storage import Storage
     from lakehouse.runtime.runner import Runner
     from lakehouse.spec import get_pipeline
-    from lakehouse.core.storage import Storage
 
     pipeline = get_pipeline(pipeline_name)
     runner = Runner(settings, Storage(settings.s3), progress=_say)

@@ -47,8 +47,8 @@ def _incremental_rows(scale: str, batches: list[dict]) -> list[list[object]]:
             what = f"customer: {batch['batch']['changed']:,} changed of {batch['batch']['table_rows']:,}"
         else:
             what = f"orders: {batch['batch']['orders']:,} new (+{batch['batch']['lineitems']:,} lineitems)"
-        rows.append([scale, what] + [f"{layers[l]['seconds']:.2f}" if l in layers else "-"
-                                     for l in ("bronze", "silver", "gold")]
+        rows.append([scale, what] + [f"{layers[layer]['seconds']:.2f}" if layer in layers else "-"
+                                     for layer in ("bronze", "silver", "gold")]
                     + [f"{batch['seconds']:.2f}", _mem(max(t["peak_rss_bytes"] for t in batch["tables"]))])
     return rows
 

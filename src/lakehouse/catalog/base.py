@@ -113,7 +113,7 @@ class Catalog(ABC):
     def unregister_table(self, schema: str, name: str) -> None:
         """Remove the registration (never the data); an absent table is fine."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (optional hook: most catalogs hold no connection)
         """Release connections; the catalog stays usable (it reconnects on demand)."""
 
     def __enter__(self) -> Catalog:

@@ -16,7 +16,6 @@ Delta readers still take the schema from the log, so this cannot mislead them.
 from __future__ import annotations
 
 import getpass
-import socket
 from collections.abc import Callable
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -104,7 +103,7 @@ class HiveMetastoreCatalog(Catalog):
             ) from exc
         try:
             yield client
-        except (TTransportException, socket.timeout, OSError) as exc:
+        except (TimeoutError, TTransportException, OSError) as exc:
             raise CatalogError(
                 f"The connection to the Hive Metastore at {self.uri} failed mid-call ({exc}).",
                 hint="check the metastore's log (`lakehouse metastore status` shows where it is) and retry",

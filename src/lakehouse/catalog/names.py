@@ -28,16 +28,7 @@ _PREFIX = re.compile(r"[a-z][a-z0-9_]*")
 # Spark's ANSI reserved keywords plus the Hive DDL words most likely to be typed by accident.
 # `default` is not here: it is Hive's built-in database.
 RESERVED_WORDS = frozenset(
-    """
-    all alter and any array as authorization between both by case cast check collate column
-    constraint create cross cube current current_date current_time current_timestamp current_user
-    database databases delete describe distinct drop else end escape except exists false fetch
-    filter for foreign from full function grant group grouping having in inner insert intersect
-    interval into is join lateral leading left like local merge natural none not null of offset on
-    only or order outer overlaps partition primary range reads references revoke right rollup row
-    rows schema select session_user set show some table tables tablesample then time to trailing
-    truncate true union unique unknown update user using values view when where window with
-    """.split()
+    ["all", "alter", "and", "any", "array", "as", "authorization", "between", "both", "by", "case", "cast", "check", "collate", "column", "constraint", "create", "cross", "cube", "current", "current_date", "current_time", "current_timestamp", "current_user", "database", "databases", "delete", "describe", "distinct", "drop", "else", "end", "escape", "except", "exists", "false", "fetch", "filter", "for", "foreign", "from", "full", "function", "grant", "group", "grouping", "having", "in", "inner", "insert", "intersect", "interval", "into", "is", "join", "lateral", "leading", "left", "like", "local", "merge", "natural", "none", "not", "null", "of", "offset", "on", "only", "or", "order", "outer", "overlaps", "partition", "primary", "range", "reads", "references", "revoke", "right", "rollup", "row", "rows", "schema", "select", "session_user", "set", "show", "some", "table", "tables", "tablesample", "then", "time", "to", "trailing", "truncate", "true", "union", "unique", "unknown", "update", "user", "using", "values", "view", "when", "where", "window", "with"]
 )
 
 

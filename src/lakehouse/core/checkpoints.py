@@ -9,8 +9,9 @@ tells whether its data already landed, so it is never written twice.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from lakehouse.core.errors import LakehouseError
 from lakehouse.core.storage import Storage

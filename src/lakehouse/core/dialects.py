@@ -6,7 +6,7 @@ code outside this module asks which engine it runs on.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 
 class Dialect:

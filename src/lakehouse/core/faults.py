@@ -14,8 +14,8 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 ENV = "LAKEHOUSE_CRASH_AT"
 PAUSE_ENV = "LAKEHOUSE_PAUSE_AT"

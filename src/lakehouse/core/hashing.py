@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any
 
 from lakehouse.core.dialects import Dialect
 from lakehouse.core.types import decimal_precision_scale
@@ -30,7 +31,7 @@ def canonical_text(value: Any, type_name: str) -> str | None:
         return None
     if type_name == "timestamp":
         if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
         return value.strftime("%Y-%m-%d %H:%M:%S.%f")
     if type_name == "date":
         return value.isoformat()

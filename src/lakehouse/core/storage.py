@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 
 import pyarrow.fs as pafs
@@ -112,9 +112,9 @@ class Storage:
             relative = info.path[len(path):].lstrip("/")
             if any(part.startswith((".", "_")) for part in relative.split("/")):
                 continue
-            modified = info.mtime or datetime.fromtimestamp(0, tz=timezone.utc)
+            modified = info.mtime or datetime.fromtimestamp(0, tz=UTC)
             if modified.tzinfo is None:
-                modified = modified.replace(tzinfo=timezone.utc)
+                modified = modified.replace(tzinfo=UTC)
             files.append(FileInfo(modified=modified, uri=self._to_uri(prefix, info.path), size=info.size or 0))
         return sorted(files)
 
@@ -124,9 +124,9 @@ class Storage:
         info = fs.get_file_info(path)
         if info.type != pafs.FileType.File:
             return None
-        modified = info.mtime or datetime.fromtimestamp(0, tz=timezone.utc)
+        modified = info.mtime or datetime.fromtimestamp(0, tz=UTC)
         if modified.tzinfo is None:
-            modified = modified.replace(tzinfo=timezone.utc)
+            modified = modified.replace(tzinfo=UTC)
         return FileInfo(modified=modified, uri=uri, size=info.size or 0)
 
     def exists(self, uri: str) -> bool:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
-from lakehouse.spec.model import TableRef
 from lakehouse.core.change_feed import CHANGE_FEED_COLUMNS
 from lakehouse.core.dialects import Dialect
 from lakehouse.core.merge_plan import MergePlan
-
+from lakehouse.spec.model import TableRef
 
 __all__ = ["CHANGE_FEED_COLUMNS", "Capabilities", "EngineAdapter", "Transaction", "duplicate_keys_sql"]
 

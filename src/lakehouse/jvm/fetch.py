@@ -13,8 +13,8 @@ import shutil
 import tarfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from lakehouse.core.errors import LakehouseError
 from lakehouse.jvm.manifest import (

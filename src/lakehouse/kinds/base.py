@@ -6,13 +6,14 @@ calls the same methods from `foreachBatch`. A kind's SQL lives in its folder, in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
-from lakehouse.engines.base import EngineAdapter, Transaction
 from lakehouse.core.errors import LakehouseError
 from lakehouse.core.faults import crash_during, crashpoint
+from lakehouse.engines.base import EngineAdapter, Transaction
 from lakehouse.spec.model import TableSpec
 
 CDF_PROPERTIES = {"delta.enableChangeDataFeed": "true"}
@@ -23,7 +24,7 @@ def app_id(spec: TableSpec) -> str:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 @dataclass

@@ -7,10 +7,7 @@ import string
 
 SEGMENTS = ("AUTOMOBILE", "BUILDING", "FURNITURE", "HOUSEHOLD", "MACHINERY")
 _ADDRESS_CHARS = string.ascii_letters + string.digits + ",. "
-_WORDS = (
-    "furiously regular deposits sleep slyly carefully final packages cajole ironic accounts "
-    "haggle blithely pending requests boost quickly even theodolites nag bold instructions"
-).split()
+_WORDS = ["furiously", "regular", "deposits", "sleep", "slyly", "carefully", "final", "packages", "cajole", "ironic", "accounts", "haggle", "blithely", "pending", "requests", "boost", "quickly", "even", "theodolites", "nag", "bold", "instructions"]
 
 
 def address(rng: random.Random) -> str:

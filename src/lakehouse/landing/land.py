@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lakehouse.core.errors import ConfigError, InputFileError, LakehouseError
+from lakehouse.core.storage import Storage
 from lakehouse.landing.chunking import chunk_csv, count_lines
 from lakehouse.landing.tpch import DEFAULT_TABLES, generate_tpch, validate_tables
-from lakehouse.core.storage import Storage
 
 Progress = Callable[[str], None]
 

@@ -7,15 +7,15 @@ so status and validate work the same whichever engine wrote the tables.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from lakehouse.core.checkpoints import CheckpointLog
-from lakehouse.sources import ledger
 from lakehouse.core.errors import InputFileError, SchemaEvolutionError
-from lakehouse.spec.model import Kind, TableSpec
 from lakehouse.core.storage import FileInfo
+from lakehouse.sources import ledger
+from lakehouse.spec.model import Kind, TableSpec
 
 if TYPE_CHECKING:
     from lakehouse.ops.inspection import Inspector
@@ -197,7 +197,7 @@ class SparkCheckpoints(CheckpointView):
 
 def _milliseconds(moment: datetime) -> int:
     """A modification time as Hadoop's file status gives it (whole milliseconds since the epoch)."""
-    return (moment - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(milliseconds=1)
+    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
 
 
 def _location(path: str) -> str:

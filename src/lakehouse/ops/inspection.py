@@ -10,15 +10,15 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from lakehouse.ops.checkpoint_views import CheckpointView, EmbeddedCheckpoints, SparkCheckpoints
 from lakehouse.core.checkpoints import table_engine
 from lakehouse.core.config import Settings
-from lakehouse.sources.csv.arrow_reader import read_csv_text
-from lakehouse.engines.embedded.engine import EmbeddedEngine
-from lakehouse.core.errors import ConfigError, LakehouseError
-from lakehouse.spec.model import END_DATE, IS_CURRENT, Kind, Pipeline, START_DATE, TableRef, TableSpec
-from lakehouse.core.storage import FileInfo, Storage
 from lakehouse.core.dialects import DUCKDB
+from lakehouse.core.errors import ConfigError, LakehouseError
+from lakehouse.core.storage import FileInfo, Storage
+from lakehouse.engines.embedded.engine import EmbeddedEngine
+from lakehouse.ops.checkpoint_views import CheckpointView, EmbeddedCheckpoints, SparkCheckpoints
+from lakehouse.sources.csv.arrow_reader import read_csv_text
+from lakehouse.spec.model import END_DATE, IS_CURRENT, START_DATE, Kind, Pipeline, TableRef, TableSpec
 
 _TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
 
@@ -40,7 +40,7 @@ class Inspector:
         return DUCKDB.quote(name)
 
     # -- status --------------------------------------------------------------------------------
-    def checkpoints(self, spec: TableSpec) -> "CheckpointView":
+    def checkpoints(self, spec: TableSpec) -> CheckpointView:
         """The view of the checkpoints of the engine that wrote the table (lakehouse.core.checkpoints.table_engine)."""
         root = self.settings.checkpoint_uri(spec.ref.schema, spec.ref.name)
         engine = table_engine(self.storage, root)

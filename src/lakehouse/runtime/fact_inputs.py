@@ -18,7 +18,8 @@ Spark driver, which has no such loop for batch-style flows, uses run_available.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 from lakehouse.core.checkpoints import CheckpointLog, PlannedBatch
 from lakehouse.core.faults import crashpoint

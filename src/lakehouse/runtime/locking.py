@@ -15,9 +15,9 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
-from typing import Iterator
+from datetime import UTC, datetime
 
 from lakehouse.core.config import Settings
 from lakehouse.core.errors import ConcurrentRunError
@@ -27,7 +27,7 @@ HEARTBEAT_SECONDS = 60
 
 
 def _owner(token: str = "") -> dict[str, object]:
-    return {"host": socket.gethostname(), "pid": os.getpid(), "since": datetime.now(timezone.utc).isoformat(),
+    return {"host": socket.gethostname(), "pid": os.getpid(), "since": datetime.now(UTC).isoformat(),
             "expires": time.time() + LEASE_SECONDS, "token": token}
 
 
@@ -70,7 +70,7 @@ def _local_lock(settings: Settings, name: str) -> Iterator[None]:
     folder = os.path.join(settings.warehouse, "_locks")
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, f"{name}.lock")
-    handle = open(path, "a+")
+    handle = open(path, "a+")  # noqa: SIM115 (held open: the lock lives as long as the handle)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

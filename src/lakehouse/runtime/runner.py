@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from lakehouse.catalog.spec import CatalogSpec, default_spec_dir, load_catalog_spec
 from lakehouse.catalog.sync import sync_schema, sync_table
-from lakehouse.core.config import Settings
 from lakehouse.core.checkpoints import MixedEnginesError, check_engine, record_engine, table_engine
+from lakehouse.core.config import Settings
+from lakehouse.core.storage import Storage
 from lakehouse.engines.base import Transaction
-from lakehouse.kinds.base import BatchResult, app_id, table_properties
 from lakehouse.engines.registry import make_engine
+from lakehouse.kinds.base import BatchResult, app_id, table_properties
 from lakehouse.runtime.drivers import Driver, driver_for
 from lakehouse.runtime.locking import pipeline_lock
 from lakehouse.spec.model import Pipeline, TableRef, TableSpec
-from lakehouse.core.storage import Storage
 
 Progress = Callable[[str], None]
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from lakehouse.core.checkpoints import CheckpointLog
 from lakehouse.core.config import Settings
 from lakehouse.core.errors import InputFileError
-from lakehouse.spec.model import Kind, Pipeline
 from lakehouse.core.storage import FileInfo, Storage
+from lakehouse.spec.model import Kind, Pipeline
 
 INGESTED = "ingested"
 EMPTY = "empty"

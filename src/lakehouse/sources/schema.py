@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Iterable, Sequence
+from datetime import UTC, datetime
 
 from lakehouse.core.errors import SchemaEvolutionError
-from lakehouse.spec.model import BRONZE_METADATA, EvolutionMode
 from lakehouse.core.types import normalise_type, value_pattern
+from lakehouse.spec.model import BRONZE_METADATA, EvolutionMode
 
 _INFERENCE_ORDER = ("bigint", "decimal", "date", "timestamp", "boolean")
 _DECIMAL_TEXT = re.compile(r"^[+-]?([0-9]+)\.([0-9]+)$")
@@ -24,7 +24,7 @@ class StoredSchema:
     columns: tuple[tuple[str, str], ...]
     reason: str
     source_file: str = ""
-    created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
     @property
     def names(self) -> list[str]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -14,17 +15,19 @@ from deltalake import Transaction as DeltaTransaction
 from deltalake.exceptions import TableNotFoundError
 
 from lakehouse.core.config import Settings
-from lakehouse.engines.base import CHANGE_FEED_COLUMNS, Capabilities, EngineAdapter, Transaction
-from lakehouse.engines.embedded.key_order import in_run_order, neighbours_share_a_key
-from lakehouse.engines.embedded import parquet_reads
-from lakehouse.engines.embedded.parallel_append import (
-    NO_DICTIONARY_COLUMNS, append_in_parallel, can_append_in_parallel,
-)
-from lakehouse.core.errors import LakehouseError
-from lakehouse.spec.model import TableRef
-from lakehouse.core.storage import Storage
-from lakehouse.core.merge_plan import MergePlan
 from lakehouse.core.dialects import DUCKDB
+from lakehouse.core.errors import LakehouseError
+from lakehouse.core.merge_plan import MergePlan
+from lakehouse.core.storage import Storage
+from lakehouse.engines.base import CHANGE_FEED_COLUMNS, Capabilities, EngineAdapter, Transaction
+from lakehouse.engines.embedded import parquet_reads
+from lakehouse.engines.embedded.key_order import in_run_order, neighbours_share_a_key
+from lakehouse.engines.embedded.parallel_append import (
+    NO_DICTIONARY_COLUMNS,
+    append_in_parallel,
+    can_append_in_parallel,
+)
+from lakehouse.spec.model import TableRef
 
 _DELTA_TO_DDL = {"long": "bigint", "integer": "int", "short": "int", "byte": "int", "float": "double",
                  "timestamp_ntz": "timestamp"}

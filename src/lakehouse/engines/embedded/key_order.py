@@ -6,7 +6,7 @@ sort of 6M lineitem rows with their payload took 8 s, checking and moving runs t
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc

@@ -11,7 +11,8 @@ caller asks delta-rs, which fills such columns with NULL.
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import unquote
 
 import duckdb

@@ -7,8 +7,9 @@ here can run off Databricks; the Docker stack and local mode use the open-source
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from lakehouse.core.errors import ConfigError
 from lakehouse.core.optional import require

@@ -9,21 +9,22 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from lakehouse.core.config import Settings
+from lakehouse.core.dialects import SPARK
+from lakehouse.core.errors import LakehouseError
+from lakehouse.core.merge_plan import MergePlan
+from lakehouse.core.optional import require
+from lakehouse.core.storage import Storage
 from lakehouse.engines.base import CHANGE_FEED_COLUMNS, Capabilities, EngineAdapter, Transaction
 from lakehouse.engines.spark.databricks import UnityCatalogNames
 from lakehouse.engines.spark.session import build_session
 from lakehouse.engines.spark.tables import TableLocator, backticked, ddl_type
-from lakehouse.core.errors import LakehouseError
-from lakehouse.core.optional import require
 from lakehouse.spec.model import TableRef
-from lakehouse.core.storage import Storage
-from lakehouse.core.merge_plan import MergePlan
-from lakehouse.core.dialects import SPARK
 
 TXN_APP_ID_CONF = "spark.databricks.delta.write.txnAppId"
 TXN_VERSION_CONF = "spark.databricks.delta.write.txnVersion"

@@ -8,13 +8,14 @@ reused as it is.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from lakehouse.core.config import Settings
-from lakehouse.engines.spark.databricks import on_databricks
 from lakehouse.core.errors import ConfigError, MissingDependencyError
 from lakehouse.core.optional import require
+from lakehouse.engines.spark.databricks import on_databricks
 
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
+from lakehouse.core.dialects import Dialect
+from lakehouse.core.types import value_pattern
+from lakehouse.sources.base import MALFORMED_RECORD
 from lakehouse.spec.model import (
     DATE_ADDED,
     RESCUED_DATA,
@@ -11,9 +14,6 @@ from lakehouse.spec.model import (
     SOURCE_FILENAME,
     SOURCE_ROW,
 )
-from lakehouse.core.dialects import Dialect
-from lakehouse.core.types import value_pattern
-from lakehouse.sources.base import MALFORMED_RECORD
 
 CORRUPT_RECORD_KEY = "_corrupt_record"
 FILE_PATH_KEY = "_file_path"

@@ -8,11 +8,11 @@ Views the SQL expects (names are parameters with these defaults):
 
 from __future__ import annotations
 
-from lakehouse.spec.fact import FactRules
-from lakehouse.spec.model import END_DATE, HASH_VALUE, IS_INFERRED, START_DATE
-from lakehouse.core.hashing import hash_expression
 from lakehouse.core.change_feed import CHANGE_TYPE, NEW_STATE_TYPES
 from lakehouse.core.dialects import Dialect
+from lakehouse.core.hashing import hash_expression
+from lakehouse.spec.fact import FactRules
+from lakehouse.spec.model import END_DATE, HASH_VALUE, IS_INFERRED, START_DATE
 
 
 def _new_state(dialect: Dialect) -> str:

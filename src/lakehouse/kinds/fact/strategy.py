@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from lakehouse.engines.base import EngineAdapter, Transaction
 from lakehouse.core.faults import crash_during
-from lakehouse.kinds.scd2.strategy import max_surrogate
+from lakehouse.engines.base import EngineAdapter, Transaction
 from lakehouse.kinds.base import BatchResult, app_id, open_batch, write_batch
-from lakehouse.spec.fact import FactRules, fact_rules
-from lakehouse.spec.model import END_DATE, HASH_VALUE, IS_INFERRED, START_DATE, TableRef, TableSpec
 from lakehouse.kinds.fact import sql as fact
 from lakehouse.kinds.scd1 import sql as scd1
 from lakehouse.kinds.scd2.history_sql import inferred_members_sql
+from lakehouse.kinds.scd2.strategy import max_surrogate
+from lakehouse.spec.fact import FactRules, fact_rules
+from lakehouse.spec.model import END_DATE, HASH_VALUE, IS_INFERRED, START_DATE, TableRef, TableSpec
 
 
 def inferred_app_id(spec: TableSpec) -> str:

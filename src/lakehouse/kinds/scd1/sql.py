@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
+from lakehouse.core.change_feed import COMMIT_VERSION
+from lakehouse.core.dialects import Dialect
+from lakehouse.core.hashing import hash_expression
+from lakehouse.core.merge_plan import MergePlan
 from lakehouse.spec.model import (
     DATE_ADDED,
     HASH_VALUE,
@@ -12,10 +16,7 @@ from lakehouse.spec.model import (
     SOURCE_ROW,
     TableSpec,
 )
-from lakehouse.core.hashing import hash_expression
-from lakehouse.core.change_feed import COMMIT_VERSION
-from lakehouse.core.dialects import Dialect
-from lakehouse.core.merge_plan import MergePlan
+
 
 def business_columns(spec: TableSpec, upstream_columns: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     """Upstream's data columns: bronze lineage/rescue columns do not travel to silver."""

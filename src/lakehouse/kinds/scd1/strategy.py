@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from lakehouse.engines.base import EngineAdapter
 from lakehouse.kinds.base import BatchResult, now_iso, open_batch, with_sequence_column, write_batch

@@ -22,8 +22,14 @@ on one timeline with its stored versions and every validity interval is derived 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
+from lakehouse.core.change_feed import CHANGE_TYPE, COMMIT_VERSION, NEW_STATE_TYPES
+from lakehouse.core.dialects import Dialect
+from lakehouse.core.hashing import hash_expression
+from lakehouse.core.merge_plan import MergePlan
+from lakehouse.kinds.scd1.sql import tracked_columns
+from lakehouse.kinds.scd2.sql import TARGET_ID
 from lakehouse.spec.fact import DEFAULT_LOW_DATE
 from lakehouse.spec.model import (
     END_DATE,
@@ -36,12 +42,6 @@ from lakehouse.spec.model import (
     START_DATE,
     TableSpec,
 )
-from lakehouse.core.hashing import hash_expression
-from lakehouse.core.change_feed import CHANGE_TYPE, COMMIT_VERSION, NEW_STATE_TYPES
-from lakehouse.core.merge_plan import MergePlan
-from lakehouse.kinds.scd1.sql import tracked_columns
-from lakehouse.kinds.scd2.sql import TARGET_ID
-from lakehouse.core.dialects import Dialect
 
 EVENT_TIME = "__event_time"
 START_CANDIDATE = "__start_candidate"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
-from lakehouse.spec.model import DATE_ADDED, END_DATE, HASH_VALUE, IS_CURRENT, START_DATE, TableSpec
 from lakehouse.core.change_feed import CHANGE_TYPE, COMMIT_VERSION, NEW_STATE_TYPES
-from lakehouse.core.merge_plan import MergePlan
 from lakehouse.core.dialects import Dialect
+from lakehouse.core.merge_plan import MergePlan
+from lakehouse.spec.model import DATE_ADDED, END_DATE, HASH_VALUE, IS_CURRENT, START_DATE, TableSpec
 
 TARGET_ID = "__target_id"
 # Change-feed rows that carry a row's new state.

@@ -6,18 +6,26 @@ without effective time takes processing_order.py's path (versions in commit orde
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from lakehouse.engines.base import EngineAdapter
 from lakehouse.kinds.base import BatchResult, open_batch, write_batch
-from lakehouse.kinds.scd2.processing_order import process_in_commit_order
-from lakehouse.spec.model import (
-    Kind,
-    DATE_ADDED, END_DATE, HASH_VALUE, IS_CURRENT, IS_INFERRED, START_DATE, TableRef, TableSpec,
-)
 from lakehouse.kinds.scd1 import sql as scd1
 from lakehouse.kinds.scd2 import history_sql as scd2_history
+from lakehouse.kinds.scd2.processing_order import process_in_commit_order
 from lakehouse.kinds.scd2.sql import TARGET_ID
+from lakehouse.spec.model import (
+    DATE_ADDED,
+    END_DATE,
+    HASH_VALUE,
+    IS_CURRENT,
+    IS_INFERRED,
+    START_DATE,
+    Kind,
+    TableRef,
+    TableSpec,
+)
 
 
 def aligned(engine: EngineAdapter, relation: Any, present: Sequence[str], wanted: Sequence[tuple[str, str]]) -> Any:

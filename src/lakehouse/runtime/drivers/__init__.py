@@ -3,7 +3,8 @@ a streaming engine (Spark) plans its own micro-batches; any batch engine runs fr
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from lakehouse.engines.base import EngineAdapter

@@ -8,26 +8,26 @@ upstream table's change feed since the last version processed; a fact reads seve
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakehouse.core.checkpoints import CheckpointLog, PlannedBatch
-from lakehouse.engines.base import Transaction
-from lakehouse.sources import ledger
-from lakehouse.sources.csv.arrow_reader import conform, read_csv_text
-from lakehouse.engines.embedded.engine import EmbeddedEngine
-from lakehouse.engines.embedded.key_order import in_run_order
 from lakehouse.core.errors import InputFileError, LakehouseError, SchemaEvolutionError
 from lakehouse.core.faults import crashpoint
-from lakehouse.runtime import fact_inputs
+from lakehouse.core.storage import FileInfo
+from lakehouse.engines.base import Transaction
+from lakehouse.engines.embedded.engine import EmbeddedEngine
+from lakehouse.engines.embedded.key_order import in_run_order
 from lakehouse.kinds.base import BatchResult, app_id
 from lakehouse.kinds.registry import STRATEGIES
-from lakehouse.spec.model import EvolutionMode, Kind, TableSpec
-from lakehouse.core.storage import FileInfo
+from lakehouse.runtime import fact_inputs
+from lakehouse.sources import ledger
+from lakehouse.sources.csv.arrow_reader import conform, read_csv_text
 from lakehouse.sources.schema import StoredSchema, check_header, evolve, infer_schema
 from lakehouse.sources.schema_store import SchemaStore
+from lakehouse.spec.model import EvolutionMode, Kind, TableSpec
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -136,9 +136,8 @@ class BatchDriver:
             if len(files) > 20 and index % 20 == 0:
                 self.progress(f"{spec.ref}: read {index}/{len(files)} files")
 
-            def outcome(status: str, reason: str = "") -> None:
-                outcomes.append(ledger.FileRecord(info.uri, info.size, entry["modified"], planned.batch_id,
-                                                  status, reason))
+            def outcome(status: str, reason: str = "", info: FileInfo = info, modified: str = entry["modified"]) -> None:
+                outcomes.append(ledger.FileRecord(info.uri, info.size, modified, planned.batch_id, status, reason))
 
             changed = self._changed_since_listing(info)
             try:

@@ -16,28 +16,37 @@ crash commits nothing twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
-from lakehouse.runtime import fact_inputs
+from lakehouse.core.change_feed import CHANGE_TYPE, COMMIT_VERSION
 from lakehouse.core.checkpoints import CheckpointLog
-from lakehouse.sources.schema_store import SchemaStore
-from lakehouse.sources.csv.spark_reader import (
-    BINARY_FILE_SCHEMA, SparkCsvReader, landed_files, read_batch,
-)
+from lakehouse.core.errors import LakehouseError
+from lakehouse.core.faults import crashpoint
+from lakehouse.core.optional import require
+from lakehouse.engines.base import Transaction
 from lakehouse.engines.spark.databricks import auto_loader_stream, on_databricks
 from lakehouse.engines.spark.engine import SparkEngine
 from lakehouse.engines.spark.session import spark_location
-from lakehouse.core.errors import LakehouseError
-from lakehouse.core.faults import crashpoint
 from lakehouse.kinds.base import BatchResult, app_id, now_iso, table_properties
 from lakehouse.kinds.registry import STRATEGIES
-from lakehouse.core.optional import require
-from lakehouse.spec.model import (
-    DATE_ADDED, Kind, SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW, TableSpec,
+from lakehouse.runtime import fact_inputs
+from lakehouse.sources.csv.spark_reader import (
+    BINARY_FILE_SCHEMA,
+    SparkCsvReader,
+    landed_files,
+    read_batch,
 )
-from lakehouse.engines.base import Transaction
-from lakehouse.core.change_feed import CHANGE_TYPE, COMMIT_VERSION
+from lakehouse.sources.schema_store import SchemaStore
+from lakehouse.spec.model import (
+    DATE_ADDED,
+    SOURCE_FILE_MODIFIED,
+    SOURCE_FILENAME,
+    SOURCE_ROW,
+    Kind,
+    TableSpec,
+)
 
 Progress = Callable[[str], None]
 # A Delta stream stops when its source table's schema changes under it (a new column landed in bronze

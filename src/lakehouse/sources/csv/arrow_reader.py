@@ -12,15 +12,16 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from lakehouse.core.errors import InputFileError
-from lakehouse.spec.model import SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW
 from lakehouse.core.storage import FileInfo
 from lakehouse.sources.base import MALFORMED_RECORD
 from lakehouse.sources.schema import check_header
+from lakehouse.spec.model import SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW
 
 UTF8_BOM = b"\xef\xbb\xbf"
 DELIMITER_CANDIDATES = (",", ";", "\t", "|")

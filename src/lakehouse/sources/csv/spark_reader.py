@@ -18,18 +18,19 @@ How the values line up with the embedded reader:
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
-from lakehouse.engines.spark.databricks import csv_read_options
-from lakehouse.engines.spark.session import location_from_spark
 from lakehouse.core.errors import InputFileError, SchemaEvolutionError
 from lakehouse.core.optional import require
-from lakehouse.spec.model import EvolutionMode, LandingSource, SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW
 from lakehouse.core.storage import FileInfo
+from lakehouse.engines.spark.databricks import csv_read_options
+from lakehouse.engines.spark.session import location_from_spark
 from lakehouse.sources.base import MALFORMED_RECORD
 from lakehouse.sources.schema import StoredSchema, check_header, evolve, infer_schema
+from lakehouse.spec.model import SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW, EvolutionMode, LandingSource
 
 CORRUPT_COLUMN = "__spark_corrupt_record"
 POSITION = "__position"
@@ -75,7 +76,7 @@ def landed_files(rows: Sequence[Any], listed: dict[str, FileInfo] | None = None)
         uri = location_from_spark(row["path"])
         modified = row["modificationTime"]
         if modified.tzinfo is None:
-            modified = modified.replace(tzinfo=timezone.utc)
+            modified = modified.replace(tzinfo=UTC)
         if listed and uri in listed:
             modified = listed[uri].modified
         files.append(LandedFile(uri=uri, spark_path=row["path"], modified=modified, size=int(row["length"])))
