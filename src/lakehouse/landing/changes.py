@@ -20,14 +20,17 @@ from __future__ import annotations
 
 import random
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 from lakehouse.core.errors import ConfigError
 from lakehouse.landing import fakes
 from lakehouse.landing.csvtext import write_csv_text
 from lakehouse.landing.state import (
     TIME_COLUMN,
+    TableState,
+    TextRow,
     changes_dir,
     check_count,
     check_share,
@@ -69,25 +72,43 @@ class ChangeBatch:
     out_of_order_keys: list[int] = field(default_factory=list)
     changed_fields: dict[int, list[str]] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         data = asdict(self)
         data["path"] = str(self.path)
         data["changed_fields"] = {str(k): v for k, v in self.changed_fields.items()}
         return data
 
 
+# What a row of the batch file is; decoys are the losing first copies of duplicated keys.
+EntryKind = Literal["changed", "out_of_order", "resent", "new", "decoy"]
+Entry = tuple[EntryKind, TextRow]
+
+
 def batch_file_name(table: str, batch: int) -> str:
     return f"{table}_changes_{batch:04d}.csv"
 
 
-def change_customer_field(row: dict, name: str, rng: random.Random) -> str | None:
+def _present(row: TextRow, name: str) -> str:
+    """A value the generator itself always fills (keys, nation keys, stamped times)."""
+    value = row[name]
+    if value is None:
+        raise ValueError(f"column {name} is NULL in a row that must have it: {row!r}")
+    return value
+
+
+def _key(row: TextRow) -> int:
+    return int(_present(row, CUSTOMER_KEY))
+
+
+def change_customer_field(row: TextRow, name: str, rng: random.Random) -> str | None:
     """A new value for `name` that differs from the row's current one."""
     current = row[name]
     for _ in range(100):
+        value: str | None
         if name == "c_address":
             value = "" if rng.random() < CLEAR_PROBABILITY else fakes.address(rng)
         elif name == "c_phone":
-            value = None if rng.random() < CLEAR_PROBABILITY else fakes.phone(rng, int(row["c_nationkey"]))
+            value = None if rng.random() < CLEAR_PROBABILITY else fakes.phone(rng, int(_present(row, "c_nationkey")))
         elif name == "c_acctbal":
             base = float(current) if current else 0.0
             value = fakes.money(min(max(base + rng.uniform(-500, 500), -999.99), 9999.99))
@@ -100,7 +121,7 @@ def change_customer_field(row: dict, name: str, rng: random.Random) -> str | Non
     raise RuntimeError(f"could not find a new value for {name} (current {current!r})")
 
 
-def new_customer(key: int, rng: random.Random) -> dict:
+def new_customer(key: int, rng: random.Random) -> TextRow:
     nation = rng.randint(0, 24)
     return {
         "c_custkey": str(key),
@@ -114,7 +135,7 @@ def new_customer(key: int, rng: random.Random) -> dict:
     }
 
 
-def _changed_copy(row: dict, rng: random.Random) -> tuple[dict, list[str]]:
+def _changed_copy(row: TextRow, rng: random.Random) -> tuple[TextRow, list[str]]:
     fields = sorted(rng.sample(CHANGEABLE_FIELDS, rng.choice((1, 2))))
     changed = dict(row)
     for name in fields:
@@ -122,7 +143,7 @@ def _changed_copy(row: dict, rng: random.Random) -> tuple[dict, list[str]]:
     return changed, fields
 
 
-def allocate_customer_keys(state, count: int) -> list[int]:
+def allocate_customer_keys(state: TableState, count: int) -> list[int]:
     """Keys for new customers: first those an orders batch already used (late-arriving
     customers, kept in the state as pending), then fresh ones above every key seen."""
     pending = [int(k) for k in state.extra.get("pending_keys", [])]
@@ -135,6 +156,91 @@ def allocate_customer_keys(state, count: int) -> list[int]:
 def _resolve_seed(seed: int | None) -> int:
     # Without a seed we still pick one and report it, so any batch can be made again.
     return random.SystemRandom().randrange(2**31) if seed is None else int(seed)
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """How many rows of each category one batch gets, checked against the table."""
+
+    to_change: int  # changed + out_of_order
+    late: int  # out_of_order
+    resend: int
+    new: int
+    duplicates: int
+
+
+def _plan_counts(existing: int, share: float, out_of_order: float, new: int, resend: int, duplicates: int) -> _Counts:
+    to_change = round(share * existing)
+    if share > 0 and to_change == 0:
+        to_change = 1
+    if to_change + resend > existing:
+        raise ConfigError(
+            f"Cannot change {to_change} and re-send {resend} of {existing} existing customers.",
+            hint="lower --share or --resend",
+        )
+    late = round(out_of_order * to_change)
+    if out_of_order > 0 and to_change and late == 0:
+        late = 1
+    if duplicates > to_change - late + new:
+        raise ConfigError(
+            f"--duplicates {duplicates} is more than the changed ({to_change - late}) plus new ({new}) keys it repeats.",
+            hint="raise --share or --new, or lower --duplicates",
+        )
+    return _Counts(to_change=to_change, late=late, resend=resend, new=new, duplicates=duplicates)
+
+
+def _draw_entries(
+    state: TableState, counts: _Counts, rng: random.Random
+) -> tuple[list[Entry], dict[int, list[str]], list[int]]:
+    """The batch's winning rows in file order (no decoys yet), the fields changed per key, the new keys."""
+    picked = rng.sample(range(state.rows.num_rows), counts.to_change + counts.resend)
+    current_rows = state.take(picked)
+    to_change_rows, resent_rows = current_rows[:counts.to_change], current_rows[counts.to_change:]
+    late_rows, changed_rows = to_change_rows[:counts.late], to_change_rows[counts.late:]
+
+    entries: list[Entry] = []  # rows carry TIME_COLUMN; new rows get theirs when stamped
+    changed_fields: dict[int, list[str]] = {}
+    kinds: tuple[tuple[EntryKind, list[TextRow]], ...] = (("changed", changed_rows), ("out_of_order", late_rows))
+    for kind, rows in kinds:
+        for row in rows:
+            updated, fields = _changed_copy(row, rng)
+            changed_fields[_key(row)] = fields
+            entries.append((kind, updated))
+    entries.extend(("resent", dict(row)) for row in resent_rows)
+
+    new_keys = allocate_customer_keys(state, counts.new)
+    for key in new_keys:
+        entries.append(("new", {**new_customer(key, rng), TIME_COLUMN: None}))
+    rng.shuffle(entries)
+    return entries, changed_fields, new_keys
+
+
+def _with_decoys(entries: list[Entry], duplicates: int, rng: random.Random) -> tuple[list[Entry], list[int]]:
+    """`entries` with a decoy row somewhere before the winning row of `duplicates` keys; and those keys."""
+    winners = [(i, row) for i, (kind, row) in enumerate(entries) if kind in ("changed", "new")]
+    decoys: list[tuple[float, Entry]] = []
+    for position, row in rng.sample(winners, duplicates):
+        decoy, _ = _changed_copy(row, rng)
+        decoys.append((rng.uniform(-1.0, position - 0.5), ("decoy", decoy)))
+    placed = [*((float(i), e) for i, e in enumerate(entries)), *decoys]
+    ordered = [entry for _, entry in sorted(placed, key=lambda x: x[0])]
+    return ordered, sorted(_key(row) for _, (_, row) in decoys)
+
+
+def _stamp_times(ordered: list[Entry], start: datetime, rng: random.Random) -> datetime:
+    """Set every row's TIME_COLUMN, one second apart from `start`; returns the latest current time."""
+    for offset, (kind, row) in enumerate(ordered):
+        if kind == "out_of_order":
+            row[TIME_COLUMN] = format_time(parse_time(_present(row, TIME_COLUMN)) - timedelta(hours=rng.randint(1, 72)))
+        elif kind != "resent":  # a re-send is identical to the current version, its time included
+            row[TIME_COLUMN] = format_time(start + timedelta(seconds=offset))
+    return max([start, *(parse_time(_present(r, TIME_COLUMN)) for k, r in ordered if k != "out_of_order")])
+
+
+def _write_batch(path: Path, ordered: list[Entry], effective_time: bool) -> int:
+    header = list(CUSTOMER_COLUMNS) + ([CUSTOMER_TIME_COLUMN] if effective_time else [])
+    columns = list(CUSTOMER_COLUMNS) + ([TIME_COLUMN] if effective_time else [])
+    return write_csv_text(path, header, ([row[c] for c in columns] for _, row in ordered), CUSTOMER_QUOTED)
 
 
 def make_customer_changes(
@@ -165,63 +271,12 @@ def make_customer_changes(
     # Seeded per batch: the same seed on successive batches still picks different keys.
     rng = random.Random(f"customer:{seed}:{batch_number}")
 
-    existing = state.rows.num_rows
-    to_change = round(share * existing)
-    if share > 0 and to_change == 0:
-        to_change = 1
-    if to_change + resend > existing:
-        raise ConfigError(
-            f"Cannot change {to_change} and re-send {resend} of {existing} existing customers.",
-            hint="lower --share or --resend",
-        )
-    late = round(out_of_order * to_change)
-    if out_of_order > 0 and to_change and late == 0:
-        late = 1
-    if duplicates > to_change - late + new:
-        raise ConfigError(
-            f"--duplicates {duplicates} is more than the changed ({to_change - late}) plus new ({new}) keys it repeats.",
-            hint="raise --share or --new, or lower --duplicates",
-        )
-
-    picked = rng.sample(range(existing), to_change + resend)
-    current_rows = state.take(picked)
-    to_change_rows, resent_rows = current_rows[:to_change], current_rows[to_change:]
-    late_rows, changed_rows = to_change_rows[:late], to_change_rows[late:]
-
-    entries: list[tuple[str, dict]] = []  # (kind, row with TIME_COLUMN)
-    changed_fields: dict[int, list[str]] = {}
-    for kind, rows in (("changed", changed_rows), ("out_of_order", late_rows)):
-        for row in rows:
-            updated, fields = _changed_copy(row, rng)
-            changed_fields[int(row[CUSTOMER_KEY])] = fields
-            entries.append((kind, updated))
-    entries.extend(("resent", dict(row)) for row in resent_rows)
-
-    new_keys = allocate_customer_keys(state, new)
-    for key in new_keys:
-        entries.append(("new", {**new_customer(key, rng), TIME_COLUMN: None}))
-    rng.shuffle(entries)
-
-    # Each duplicated key gets a decoy row somewhere before its winning row.
-    winners = [(i, row) for i, (kind, row) in enumerate(entries) if kind in ("changed", "new")]
-    decoys = []
-    for position, row in rng.sample(winners, duplicates):
-        decoy, _ = _changed_copy(row, rng)
-        decoys.append((rng.uniform(-1.0, position - 0.5), ("decoy", decoy)))
-    ordered = [entry for _, entry in sorted([*((float(i), e) for i, e in enumerate(entries)), *decoys], key=lambda x: x[0])]
-
-    start = state.last_time + timedelta(days=1)
-    for offset, (kind, row) in enumerate(ordered):
-        if kind == "out_of_order":
-            row[TIME_COLUMN] = format_time(parse_time(row[TIME_COLUMN]) - timedelta(hours=rng.randint(1, 72)))
-        elif kind != "resent":  # a re-send is identical to the current version, its time included
-            row[TIME_COLUMN] = format_time(start + timedelta(seconds=offset))
-    last_time = max([start, *(parse_time(r[TIME_COLUMN]) for k, r in ordered if k != "out_of_order")])
-
-    header = list(CUSTOMER_COLUMNS) + ([CUSTOMER_TIME_COLUMN] if effective_time else [])
-    columns = list(CUSTOMER_COLUMNS) + ([TIME_COLUMN] if effective_time else [])
+    counts = _plan_counts(state.rows.num_rows, share, out_of_order, new, resend, duplicates)
+    entries, changed_fields, new_keys = _draw_entries(state, counts, rng)
+    ordered, duplicate_keys = _with_decoys(entries, counts.duplicates, rng)
+    last_time = _stamp_times(ordered, state.last_time + timedelta(days=1), rng)
     path = changes_dir(workdir) / batch_file_name("customer", batch_number)
-    written = write_csv_text(path, header, ([row[c] for c in columns] for _, row in ordered), CUSTOMER_QUOTED)
+    written = _write_batch(path, ordered, effective_time)
 
     # Out-of-order rows and decoys do not become the latest version; re-sends change nothing.
     state.replace([row for kind, row in entries if kind in ("changed", "new")])
@@ -229,8 +284,8 @@ def make_customer_changes(
     state.last_time = last_time
     save_state(workdir, state)
 
-    def keys_of(kind: str) -> list[int]:
-        return sorted(int(row[CUSTOMER_KEY]) for k, row in entries if k == kind)
+    def keys_of(kind: EntryKind) -> list[int]:
+        return sorted(_key(row) for k, row in entries if k == kind)
 
     return ChangeBatch(
         path=path,
@@ -238,16 +293,16 @@ def make_customer_changes(
         batch=batch_number,
         seed=seed,
         rows=written,
-        changed=len(changed_rows),
+        changed=counts.to_change - counts.late,
         new=len(new_keys),
-        resent=len(resent_rows),
+        resent=counts.resend,
         duplicates=duplicates,
-        out_of_order=len(late_rows),
+        out_of_order=counts.late,
         effective_time=effective_time,
         changed_keys=keys_of("changed"),
         new_keys=sorted(new_keys),
         resent_keys=keys_of("resent"),
-        duplicate_keys=sorted(int(row[CUSTOMER_KEY]) for _, (_, row) in decoys),
+        duplicate_keys=duplicate_keys,
         out_of_order_keys=keys_of("out_of_order"),
         changed_fields=dict(sorted(changed_fields.items())),
     )

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from lakehouse.core.errors import ConfigError, InputFileError
 
@@ -51,55 +52,81 @@ def chunk_csv(
     """
     path = Path(path)
     out_dir = Path(out_dir)
-    if isinstance(chunks, bool) or not isinstance(chunks, int) or chunks < 1:
-        raise ConfigError(f"The number of chunks must be a whole number of at least 1, got {chunks!r}.")
-    if not path.is_file():
-        raise InputFileError(f"Cannot chunk '{path}': no such file.", hint="generate it first: lakehouse landing generate")
+    _check_chunk_input(path, chunks)
     prefix = prefix or path.stem
-    records = count_lines(path)
-    chunks = max(1, min(chunks, records))
-    # The first `extra` chunks take one more record, so sizes differ by at most one.
-    base, extra = divmod(records, chunks)
-    targets = [base + (1 if i < extra else 0) for i in range(chunks)]
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in out_dir.glob(f"{prefix}_[0-9][0-9][0-9][0-9].csv"):
-        stale.unlink()
+    targets = _chunk_sizes(count_lines(path), chunks)
+    _remove_chunks(out_dir, prefix)
 
     written: list[Path] = []
     with open(path, "rb") as source:
-        header = source.readline()
-        if not header.strip():
-            raise InputFileError(f"'{path}' is empty: a landing CSV needs a header row.")
-        if not header.endswith(b"\n"):
-            header += b"\n"
-        report_every = max(1, math.ceil(chunks / 20))
-        units = _record_units(source, path)
-        pending: tuple[bytes, int] | None = None
+        header = _header_line(source, path)
+        report_every = max(1, math.ceil(len(targets) / 20))
+        records = _RecordStream(_record_units(source, path))
         for index, target in enumerate(targets, start=1):
             out_path = out_dir / chunk_name(prefix, index)
             is_last = index == len(targets)
-            remaining = None if is_last else target  # the last chunk takes whatever is left
             with open(out_path, "wb") as out:
                 out.write(header)
-                while remaining is None or remaining > 0:
-                    unit = pending or next(units, None)
-                    pending = None
-                    if unit is None:
-                        break
-                    data, count = unit
-                    if remaining is None or count <= remaining:
-                        out.write(data)
-                        remaining = None if remaining is None else remaining - count
-                    else:
-                        cut = _end_of_line(data, remaining)
-                        out.write(data[:cut])
-                        pending = (data[cut:], count - remaining)
-                        remaining = 0
+                records.copy_to(out, None if is_last else target)  # the last chunk takes whatever is left
             written.append(out_path)
             if progress and (index % report_every == 0 or is_last):
                 progress(f"chunked {path.name}: {index}/{len(targets)} files")
     return written
+
+
+def _check_chunk_input(path: Path, chunks: int) -> None:
+    if isinstance(chunks, bool) or not isinstance(chunks, int) or chunks < 1:
+        raise ConfigError(f"The number of chunks must be a whole number of at least 1, got {chunks!r}.")
+    if not path.is_file():
+        raise InputFileError(f"Cannot chunk '{path}': no such file.", hint="generate it first: lakehouse landing generate")
+
+
+def _chunk_sizes(records: int, chunks: int) -> list[int]:
+    """Records per chunk: never more chunks than records (but at least one chunk)."""
+    chunks = max(1, min(chunks, records))
+    # The first `extra` chunks take one more record, so sizes differ by at most one.
+    base, extra = divmod(records, chunks)
+    return [base + (1 if i < extra else 0) for i in range(chunks)]
+
+
+def _remove_chunks(out_dir: Path, prefix: str) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.glob(f"{prefix}_[0-9][0-9][0-9][0-9].csv"):
+        stale.unlink()
+
+
+def _header_line(source: BinaryIO, path: Path) -> bytes:
+    header = source.readline()
+    if not header.strip():
+        raise InputFileError(f"'{path}' is empty: a landing CSV needs a header row.")
+    return header if header.endswith(b"\n") else header + b"\n"
+
+
+class _RecordStream:
+    """The records of a CSV body, handed out in runs of whole records across chunk files."""
+
+    def __init__(self, units: Iterator[tuple[bytes, int]]) -> None:
+        self._units = units
+        # The rest of a piece that was cut at a chunk's end: the next chunk starts with it.
+        self._pending: tuple[bytes, int] | None = None
+
+    def copy_to(self, out: BinaryIO, records: int | None) -> None:
+        """Write the next `records` records to `out`; None writes all that are left."""
+        remaining = records
+        while remaining is None or remaining > 0:
+            unit = self._pending or next(self._units, None)
+            self._pending = None
+            if unit is None:
+                break
+            data, count = unit
+            if remaining is None or count <= remaining:
+                out.write(data)
+                remaining = None if remaining is None else remaining - count
+            else:
+                cut = _end_of_line(data, remaining)
+                out.write(data[:cut])
+                self._pending = (data[cut:], count - remaining)
+                remaining = 0
 
 
 # Every byte except the quote and the newline: deleting these leaves each line's quotes.
@@ -115,7 +142,7 @@ def _has_open_quote_line(block: bytes) -> bool:
     return b'"' in block.translate(None, _NOT_QUOTE_OR_NEWLINE).replace(b'""', b"")
 
 
-def _record_units(source, path: Path):
+def _record_units(source: BinaryIO, path: Path) -> Iterator[tuple[bytes, int]]:
     """Yield (bytes, record count) pieces of `source`, each ending at a record boundary.
 
     Fast path: a block of whole lines with no line-spanning quoted field is one piece. Otherwise

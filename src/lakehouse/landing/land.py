@@ -11,13 +11,28 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypedDict
 
+from lakehouse.core.config import Settings
 from lakehouse.core.errors import ConfigError, InputFileError, LakehouseError
 from lakehouse.core.storage import Storage
 from lakehouse.landing.chunking import chunk_csv, count_lines
 from lakehouse.landing.tpch import DEFAULT_TABLES, generate_tpch, validate_tables
 
 Progress = Callable[[str], None]
+
+
+class LandedTable(TypedDict):
+    rows: int
+    files: list[str]  # the landed URIs
+
+
+class SampleSummary(TypedDict):
+    scale: float
+    workdir: str
+    landing: str
+    tables: dict[str, LandedTable]
+    seconds: float
 
 _buckets_checked: set[tuple[str, str | None]] = set()
 
@@ -36,8 +51,9 @@ def ensure_bucket(storage: Storage, uri: str) -> bool:
     cache_key = (bucket, storage.s3.endpoint_url)
     if cache_key in _buckets_checked:
         return False
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
+    # boto3 ships no type information and its stubs are not a dependency.
+    import boto3  # type: ignore[import-untyped]
+    from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
     s3 = storage.s3
     client = boto3.client(
@@ -97,7 +113,7 @@ def land_files(
     existing = {info.name: info for info in storage.list_files(prefix, recursive=False)}
 
     # Checked before landing anything, so a conflict never leaves half a set landed.
-    already = set()
+    already: set[str] = set()
     for path in ordered:
         if path.name in existing:
             uri = f"{prefix}/{path.name}"
@@ -128,7 +144,7 @@ def land_files(
 
 
 def land_sample(
-    settings,
+    settings: Settings,
     storage: Storage,
     scale: float = 0.01,
     chunks: int = 4,
@@ -136,7 +152,7 @@ def land_sample(
     workdir: Path = Path("data/tpch"),
     *,
     progress: Progress | None = None,
-) -> dict:
+) -> SampleSummary:
     """Generate TPC-H at `scale`, chunk each table into `chunks` files and land them.
 
     Returns {"scale", "workdir", "landing", "seconds", "tables": {table: {"rows", "files"}}}.
@@ -145,15 +161,15 @@ def land_sample(
     tables = validate_tables(tables or DEFAULT_TABLES)
     workdir = Path(workdir)
     generated = generate_tpch(scale, workdir, tables, progress=progress)
-    summary: dict = {
-        "scale": float(scale),
-        "workdir": str(workdir),
-        "landing": settings.landing,
-        "tables": {},
-    }
+    landed: dict[str, LandedTable] = {}
     for table, csv_path in generated.items():
         chunk_paths = chunk_csv(csv_path, chunks, workdir / "chunks" / table, table, progress=progress)
         uris = land_files(storage, chunk_paths, settings.landing, table, progress=progress)
-        summary["tables"][table] = {"rows": count_lines(csv_path), "files": uris}
-    summary["seconds"] = round(time.monotonic() - started, 3)
-    return summary
+        landed[table] = {"rows": count_lines(csv_path), "files": uris}
+    return {
+        "scale": float(scale),
+        "workdir": str(workdir),
+        "landing": settings.landing,
+        "tables": landed,
+        "seconds": round(time.monotonic() - started, 3),
+    }

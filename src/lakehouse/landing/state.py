@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TypedDict
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -29,6 +30,14 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # Versions from the initial load count as effective at this time; batches follow it day by day.
 INITIAL_EFFECTIVE_TIME = datetime(2024, 1, 1)
 TIME_COLUMN = "_effective_time"
+
+# One row as landed: every column is text, and None is NULL (kept apart from '').
+TextRow = dict[str, str | None]
+
+
+class StateExtra(TypedDict, total=False):
+    # Keys an orders batch already used for customers not written yet (late-arriving customers).
+    pending_keys: list[int]
 
 
 def format_time(value: datetime) -> str:
@@ -52,24 +61,26 @@ class TableState:
     rows: pa.Table
     batch: int = 0
     last_time: datetime = INITIAL_EFFECTIVE_TIME
-    extra: dict = field(default_factory=dict)
+    extra: StateExtra = field(default_factory=StateExtra)
 
     @property
     def columns(self) -> list[str]:
         return [name for name in self.rows.column_names if name != TIME_COLUMN]
 
     def keys(self) -> list[int]:
-        return pc.cast(self.rows[self.key], pa.int64()).to_pylist()
+        keys: list[int] = pc.cast(self.rows[self.key], pa.int64()).to_pylist()
+        return keys
 
     def max_key(self) -> int:
         if self.rows.num_rows == 0:
             return 0
         return int(pc.max(pc.cast(self.rows[self.key], pa.int64())).as_py())
 
-    def take(self, indices: list[int]) -> list[dict]:
-        return self.rows.take(pa.array(indices, pa.int64())).to_pylist()
+    def take(self, indices: list[int]) -> list[TextRow]:
+        rows: list[TextRow] = self.rows.take(pa.array(indices, pa.int64())).to_pylist()
+        return rows
 
-    def replace(self, new_rows: list[dict]) -> None:
+    def replace(self, new_rows: list[TextRow]) -> None:
         """Make `new_rows` (full rows incl. _effective_time) the latest versions of their keys."""
         if not new_rows:
             return
@@ -92,13 +103,14 @@ def load_state(workdir: Path, table: str, key: str) -> TableState:
     data_path, meta_path = _paths(workdir, table)
     if data_path.is_file() and meta_path.is_file():
         meta = json.loads(meta_path.read_text())
+        extra: StateExtra = meta.get("extra", {})
         return TableState(
             table=table,
             key=key,
             rows=pq.read_table(data_path),
             batch=int(meta["batch"]),
             last_time=parse_time(meta["last_time"]),
-            extra=dict(meta.get("extra", {})),
+            extra=extra.copy(),
         )
     source = Path(workdir) / f"{table}.csv"
     if not source.is_file():

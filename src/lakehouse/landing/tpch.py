@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypedDict
 
 from lakehouse.core.errors import ConfigError, LakehouseError, MissingDependencyError
 
@@ -27,6 +28,13 @@ MANIFEST_NAME = "tpch.json"
 INSTALL_HINT = "install it with: pip install tpchgen-cli   (it is a dependency of local-lakehouse)"
 
 Progress = Callable[[str], None]
+
+
+class Manifest(TypedDict, total=False):
+    """`<workdir>/tpch.json`; empty when nothing was generated (or the file is damaged)."""
+
+    scale: float
+    tables: dict[str, int]  # table -> size in bytes of its CSV as generated
 
 
 def _silent(_: str) -> None:
@@ -77,12 +85,13 @@ def validate_scale(scale: float) -> float:
     return value
 
 
-def read_manifest(workdir: Path) -> dict:
+def read_manifest(workdir: Path) -> Manifest:
     path = Path(workdir) / MANIFEST_NAME
     if not path.is_file():
         return {}
     try:
-        return json.loads(path.read_text())
+        manifest: Manifest = json.loads(path.read_text())
+        return manifest
     except (OSError, ValueError):
         # A damaged manifest only costs a regeneration.
         return {}
@@ -131,7 +140,7 @@ def _is_intact(path: Path, recorded_size: int | None) -> bool:
     return recorded_size is not None and path.is_file() and path.stat().st_size == recorded_size
 
 
-def _clear_generated(workdir: Path, manifest: dict) -> None:
+def _clear_generated(workdir: Path, manifest: Manifest) -> None:
     for table in manifest.get("tables", {}):
         (workdir / f"{table}.csv").unlink(missing_ok=True)
     for derived in ("chunks", "changes"):
