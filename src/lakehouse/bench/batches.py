@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TypedDict
 
+from lakehouse.bench.phases import scalar_int
+from lakehouse.bench.results import CustomerBatch, OrdersBatch
 from lakehouse.core.storage import Storage
 from lakehouse.landing import land_files, make_customer_changes
 
@@ -18,7 +21,12 @@ SEED = 20240601
 ORDERS_STATE = "bench_orders_state.json"
 
 
-def customer_batch(tpch_dir: Path, storage: Storage, landing: str, rows: int) -> dict:
+class _OrdersState(TypedDict, total=False):
+    batch: int
+    max_key: int  # the highest order key of the generated orders, read once
+
+
+def customer_batch(tpch_dir: Path, storage: Storage, landing: str, rows: int) -> CustomerBatch:
     """Land a change batch that changes `rows` existing customers (no new, re-sent or duplicate rows)."""
     from lakehouse.landing.state import load_state
 
@@ -28,7 +36,7 @@ def customer_batch(tpch_dir: Path, storage: Storage, landing: str, rows: int) ->
     return {"file": batch.path.name, "rows": batch.rows, "changed": batch.changed, "table_rows": existing}
 
 
-def orders_batch(tpch_dir: Path, storage: Storage, landing: str, orders: int) -> dict:
+def orders_batch(tpch_dir: Path, storage: Storage, landing: str, orders: int) -> OrdersBatch:
     """Land `orders` new orders and their lineitems, as one file per table.
 
     The values are taken from the first generated orders, as text, with o_orderkey/l_orderkey moved
@@ -37,15 +45,14 @@ def orders_batch(tpch_dir: Path, storage: Storage, landing: str, orders: int) ->
     import duckdb
 
     state_path = tpch_dir / "changes" / ORDERS_STATE
-    state = json.loads(state_path.read_text()) if state_path.is_file() else {"batch": 0}
+    state: _OrdersState = json.loads(state_path.read_text()) if state_path.is_file() else {"batch": 0}
     batch = state["batch"] + 1
     out = tpch_dir / "changes"
     out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     source_orders, source_lines = tpch_dir / "orders.csv", tpch_dir / "lineitem.csv"
     if "max_key" not in state:
-        state["max_key"] = con.execute(
-            f"SELECT max(o_orderkey) FROM read_csv('{source_orders}', header = true)").fetchone()[0]
+        state["max_key"] = scalar_int(con, f"SELECT max(o_orderkey) FROM read_csv('{source_orders}', header = true)")
     # Keys of batch n live in ((n) * span, (n + 1) * span]: disjoint from the load and each other.
     span = int(state["max_key"])
     offset = batch * span
@@ -59,11 +66,12 @@ def orders_batch(tpch_dir: Path, storage: Storage, landing: str, orders: int) ->
         f"COPY (SELECT * REPLACE (CAST(CAST(o_orderkey AS BIGINT) + {offset} AS VARCHAR) AS o_orderkey) FROM picked) "
         f"TO '{orders_file}' (HEADER, DELIMITER ',')"
     )
-    line_rows = con.execute(
+    line_rows = scalar_int(
+        con,
         f"COPY (SELECT l.* REPLACE (CAST(CAST(l.l_orderkey AS BIGINT) + {offset} AS VARCHAR) AS l_orderkey) "
         f"FROM read_csv('{source_lines}', header = true, all_varchar = true) l "
-        f"SEMI JOIN picked p ON l.l_orderkey = p.o_orderkey) TO '{lines_file}' (HEADER, DELIMITER ',')"
-    ).fetchone()[0]
+        f"SEMI JOIN picked p ON l.l_orderkey = p.o_orderkey) TO '{lines_file}' (HEADER, DELIMITER ',')",
+    )
     land_files(storage, [orders_file], landing, "orders")
     land_files(storage, [lines_file], landing, "lineitem")
     state["batch"] = batch

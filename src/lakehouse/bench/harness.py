@@ -24,6 +24,22 @@ from pathlib import Path
 from lakehouse.bench import batches, machine
 from lakehouse.bench.isolate import run_isolated
 from lakehouse.bench.phases import duckdb_floor, run_tables
+from lakehouse.bench.results import (
+    BenchReport,
+    CompareSection,
+    FullLoad,
+    Increment,
+    LandedTable,
+    LayerSummary,
+    LoadRun,
+    MeasuredFloor,
+    MeasuredTable,
+    MemorySection,
+    OptionsRecord,
+    Prepared,
+    RoundsRun,
+    SkippedTable,
+)
 from lakehouse.core.config import Settings
 from lakehouse.core.storage import Storage
 from lakehouse.landing import chunk_csv, generate_tpch, land_files
@@ -53,7 +69,7 @@ class BenchOptions:
     # Landed files are cut to about this size (what an upstream export typically writes).
     file_mb: int = 128
     tables: tuple[str, ...] = SALES_SOURCES
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)
 
 
 def pipeline_under_test() -> Pipeline:
@@ -61,12 +77,13 @@ def pipeline_under_test() -> Pipeline:
     return PIPELINES.get("tpch") or PIPELINES["customer"]
 
 
-def runnable_tables(pipeline: Pipeline, sources: tuple[str, ...]) -> tuple[list[str], list[dict]]:
+def runnable_tables(pipeline: Pipeline, sources: tuple[str, ...]) -> tuple[list[str], list[SkippedTable]]:
     """Tables fed (transitively) only from `sources` and with an embedded strategy, in run order."""
     from lakehouse.kinds.registry import STRATEGIES
 
     included: set[TableRef] = set()
-    names, skipped = [], []
+    names: list[str] = []
+    skipped: list[SkippedTable] = []
     for spec in pipeline.tables:
         if spec.kind is Kind.APPEND_INGEST:
             fed = spec.source is not None and spec.source.folder in sources
@@ -101,7 +118,7 @@ class ScaleRun:
         self.pipeline = pipeline_under_test()
         self.tables, self.skipped = runnable_tables(self.pipeline, sources)
 
-    def prepare(self) -> dict:
+    def prepare(self) -> Prepared:
         """Generate (cached), then start from an empty landing zone, warehouse and change state."""
         started = time.perf_counter()
         csvs = generate_tpch(self.scale, self.tpch, self.sources, progress=self.progress)
@@ -110,7 +127,7 @@ class ScaleRun:
                       self.tpch / "chunks"):
             shutil.rmtree(stale, ignore_errors=True)
         started = time.perf_counter()
-        landed = {}
+        landed: dict[str, LandedTable] = {}
         for table, path in csvs.items():
             size = path.stat().st_size
             chunks = max(1, math.ceil(size / (self.options.file_mb * 1024 * 1024)))
@@ -124,28 +141,29 @@ class ScaleRun:
         return {"generate_seconds": round(generated, 3), "land_seconds": round(time.perf_counter() - started, 3),
                 "tables": landed}
 
-    def floor(self) -> dict:
+    def floor(self) -> MeasuredFloor:
         globs = {t: f"{self.settings.landing}/{t}/*.csv" for t in self.sources}
         outcome = run_isolated(duckdb_floor, globs, str(self.root / "floor"))
         return {**outcome.value, "peak_rss_bytes": outcome.peak_rss_bytes}
 
-    def run_each_table(self, names: list[str]) -> list[dict]:
+    def run_each_table(self, names: list[str]) -> list[MeasuredTable]:
         """One child per table: each table's peak memory is its own."""
-        rows = []
+        rows: list[MeasuredTable] = []
         for name in names:
             self.progress(f"sf{self.scale:g}: running {name}")
             outcome = run_isolated(run_tables, self.settings, self.pipeline.name, [name])
             rows.append({**outcome.value["tables"][0], "peak_rss_bytes": outcome.peak_rss_bytes})
         return rows
 
-    def run_in_rounds(self, names: list[str], max_rounds: int | None = None) -> dict:
+    def run_in_rounds(self, names: list[str], max_rounds: int | None = None) -> RoundsRun:
         """Micro-batches through every layer: each round runs every table once (at most one new batch
         each) until a round finds nothing new, so each table's input is one upstream batch, as in a
         streaming trigger. Every (round, table) gets its own child: a process's RSS never shrinks
         back (allocators keep freed pages), so only separate processes show each batch's own peak.
         """
-        totals = {n: {"table": n, "batches": 0, "rows_in": 0, "rows_written": 0, "seconds": 0.0,
-                      "peak_rss_bytes": 0} for n in names}
+        totals: dict[str, MeasuredTable] = {
+            n: {"table": n, "batches": 0, "rows_in": 0, "rows_written": 0, "seconds": 0.0, "peak_rss_bytes": 0}
+            for n in names}
         rounds = 0
         round_peaks: list[int] = []
         while True:
@@ -155,8 +173,10 @@ class ScaleRun:
             for name in names:
                 outcome = run_isolated(run_tables, self.settings, self.pipeline.name, [name], drain=False)
                 row, total = outcome.value["tables"][0], totals[name]
-                for key in ("batches", "rows_in", "rows_written", "seconds"):
-                    total[key] += row[key]
+                total["batches"] += row["batches"]
+                total["rows_in"] += row["rows_in"]
+                total["rows_written"] += row["rows_written"]
+                total["seconds"] += row["seconds"]
                 total["peak_rss_bytes"] = max(total["peak_rss_bytes"], outcome.peak_rss_bytes)
                 round_peaks[-1] = max(round_peaks[-1], outcome.peak_rss_bytes)
                 found += row["batches"]
@@ -172,9 +192,9 @@ class ScaleRun:
                 "peak_rss_bytes": max(r["peak_rss_bytes"] for r in rows),
                 "skipped_tables": self.skipped}
 
-    def run_by_layer(self, names: list[str]) -> list[dict]:
+    def run_by_layer(self, names: list[str]) -> list[MeasuredTable]:
         """One child per layer (cheaper for small batches); peak memory is the layer's."""
-        rows = []
+        rows: list[MeasuredTable] = []
         for layer in LAYERS:
             layer_names = [n for n in names if n.startswith(layer + ".")]
             if layer_names:
@@ -191,9 +211,9 @@ class ScaleRun:
         return [name for name in self.tables if name in wanted]
 
 
-def summarize_layers(rows: list[dict]) -> dict:
+def summarize_layers(rows: list[MeasuredTable]) -> dict[str, LayerSummary]:
     """Per layer: rows written, wall seconds, rows per second, peak memory (max over its children)."""
-    layers = {}
+    layers: dict[str, LayerSummary] = {}
     for layer in LAYERS:
         mine = [r for r in rows if r["table"].startswith(layer + ".")]
         if not mine:
@@ -206,14 +226,14 @@ def summarize_layers(rows: list[dict]) -> dict:
     return layers
 
 
-def _full_load(run: ScaleRun, per_table: bool) -> dict:
+def _full_load(run: ScaleRun, per_table: bool) -> LoadRun:
     rows = run.run_each_table(run.tables) if per_table else run.run_by_layer(run.tables)
     seconds = round(sum(r["seconds"] for r in rows), 3)
     return {"tables": rows, "layers": summarize_layers(rows), "seconds": seconds, "skipped_tables": run.skipped}
 
 
-def _customer_batches(run: ScaleRun, row_counts: list[int]) -> list[dict]:
-    results = []
+def _customer_batches(run: ScaleRun, row_counts: list[int]) -> list[Increment]:
+    results: list[Increment] = []
     for rows in row_counts:
         batch = batches.customer_batch(run.tpch, run.storage, run.settings.landing, rows)
         table_rows = run.run_by_layer(run.downstream("customer"))
@@ -224,8 +244,8 @@ def _customer_batches(run: ScaleRun, row_counts: list[int]) -> list[dict]:
     return results
 
 
-def _orders_batches(run: ScaleRun, order_counts: list[int]) -> list[dict]:
-    results = []
+def _orders_batches(run: ScaleRun, order_counts: list[int]) -> list[Increment]:
+    results: list[Increment] = []
     names = [n for n in run.tables if n in set(run.downstream("orders")) | set(run.downstream("lineitem"))]
     for count in order_counts:
         batch = batches.orders_batch(run.tpch, run.storage, run.settings.landing, count)
@@ -236,45 +256,52 @@ def _orders_batches(run: ScaleRun, order_counts: list[int]) -> list[dict]:
     return results
 
 
-def run_bench(options: BenchOptions, progress: Progress, command: str = "lakehouse bench") -> dict:
-    started = time.perf_counter()
-    report: dict = {"command": command, "machine_before": machine.describe(), "options": {
+def _options_record(options: BenchOptions) -> OptionsRecord:
+    return {
         "scale": options.scale, "shares": list(options.shares), "compare_scale": options.compare_scale,
         "memory_scale": options.memory_scale, "memory_batch_files": options.memory_batch_files,
         "memory_tables": list(options.memory_tables), "memory_max_rounds": options.memory_max_rounds,
-        "file_mb": options.file_mb, "workdir": str(options.workdir)}}
+        "file_mb": options.file_mb, "workdir": str(options.workdir)}
+
+
+def run_bench(options: BenchOptions, progress: Progress, command: str = "lakehouse bench") -> BenchReport:
+    started = time.perf_counter()
+    machine_before = machine.describe()
 
     main = ScaleRun(options, "main", options.scale, options.tables, progress)
-    report["pipeline"] = main.pipeline.name
-    report["prepare"] = main.prepare()
+    prepared = main.prepare()
     progress(f"sf{options.scale:g}: floor (DuckDB CSV -> Parquet)")
-    report["floor"] = main.floor()
+    floor = main.floor()
     progress(f"sf{options.scale:g}: full load of {len(main.tables)} tables")
-    report["full_load"] = _full_load(main, per_table=True)
-    report["full_load"]["ratio_to_floor"] = round(report["full_load"]["seconds"] / report["floor"]["seconds"], 2)
+    load = _full_load(main, per_table=True)
+    full_load: FullLoad = {**load, "ratio_to_floor": round(load["seconds"] / floor["seconds"], 2)}
 
-    customers = report["prepare"]["tables"]["customer"]["rows"]
+    customers = prepared["tables"]["customer"]["rows"]
     customer_rows = [max(1, round(share * customers)) for share in options.shares]
-    incremental = _customer_batches(main, customer_rows)
+    increments = _customer_batches(main, customer_rows)
     if "orders" in options.tables and "lineitem" in options.tables:
-        orders = report["prepare"]["tables"]["orders"]["rows"]
-        incremental += _orders_batches(main, [max(1, round(share * orders)) for share in options.shares])
-    report["incremental"] = {f"sf{options.scale:g}": incremental}
+        orders = prepared["tables"]["orders"]["rows"]
+        increments += _orders_batches(main, [max(1, round(share * orders)) for share in options.shares])
+    incremental = {f"sf{options.scale:g}": increments}
 
+    compare: CompareSection = {}
     if options.compare_scale:
         # Same batch row counts against a table compare_scale/scale times bigger: does cost follow it?
         bigger = ScaleRun(options, "compare", options.compare_scale, ("customer",), progress)
-        report["compare_prepare"] = bigger.prepare()
-        report["compare_full_load"] = _full_load(bigger, per_table=True)
-        report["incremental"][f"sf{options.compare_scale:g}"] = _customer_batches(bigger, customer_rows)
+        compare["compare_prepare"] = bigger.prepare()
+        compare["compare_full_load"] = _full_load(bigger, per_table=True)
+        incremental[f"sf{options.compare_scale:g}"] = _customer_batches(bigger, customer_rows)
 
+    memory_section: MemorySection = {}
     if options.memory_scale:
         memory = ScaleRun(options, "memory", options.memory_scale, options.memory_tables, progress,
                           max_files_per_batch=options.memory_batch_files)
-        report["memory_prepare"] = memory.prepare()
-        report["memory_run"] = memory.run_in_rounds(memory.tables, options.memory_max_rounds)
-        report["memory_run"]["scale"] = options.memory_scale
+        memory_section["memory_prepare"] = memory.prepare()
+        rounds = memory.run_in_rounds(memory.tables, options.memory_max_rounds)
+        memory_section["memory_run"] = {**rounds, "scale": options.memory_scale}
 
-    report["machine_after"] = machine.describe()
-    report["seconds"] = round(time.perf_counter() - started, 3)
-    return report
+    # Built last but in the order the sections were measured, which is the JSON report's key order.
+    return {"command": command, "machine_before": machine_before, "options": _options_record(options),
+            "pipeline": main.pipeline.name, "prepare": prepared, "floor": floor, "full_load": full_load,
+            "incremental": incremental, **compare, **memory_section,
+            "machine_after": machine.describe(), "seconds": round(time.perf_counter() - started, 3)}

@@ -13,14 +13,18 @@ import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from multiprocessing.connection import Connection
+from typing import Any, Generic, ParamSpec, TypeVar
 
 from lakehouse.core.errors import LakehouseError
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
 
 @dataclass
-class PhaseOutcome:
-    value: Any
+class PhaseOutcome(Generic[T]):
+    value: T
     # Peak resident set of the child itself (and of any process it waited for).
     peak_rss_bytes: int
 
@@ -51,7 +55,8 @@ def _peak_rss_bytes() -> int:
     return max(own, waited)
 
 
-def _child_main(connection, function: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+def _child_main(connection: Connection[Any, Any], function: Callable[..., object], args: tuple[object, ...],
+                kwargs: dict[str, object]) -> None:
     try:
         value = function(*args, **kwargs)
         connection.send(("ok", value, _peak_rss_bytes()))
@@ -61,7 +66,7 @@ def _child_main(connection, function: Callable[..., Any], args: tuple, kwargs: d
         connection.close()
 
 
-def run_isolated(function: Callable[..., Any], *args: Any, **kwargs: Any) -> PhaseOutcome:
+def run_isolated(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> PhaseOutcome[T]:
     """Call module-level `function(*args, **kwargs)` in a spawned child; its value must pickle."""
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)

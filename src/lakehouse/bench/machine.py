@@ -8,6 +8,8 @@ import subprocess
 from datetime import UTC, datetime
 from importlib import metadata
 
+from lakehouse.bench.results import Machine
+
 
 def _version(package: str) -> str:
     try:
@@ -25,7 +27,7 @@ def _tpchgen_version() -> str:
         return "absent"
 
 
-def describe() -> dict:
+def describe() -> Machine:
     import psutil
 
     load1, load5, load15 = os.getloadavg()

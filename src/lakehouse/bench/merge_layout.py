@@ -17,17 +17,28 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
 import duckdb
 from deltalake import DeltaTable, write_deltalake
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 KEYS = ("l_orderkey", "l_linenumber")
+
+
+class MergeResult(TypedDict):
+    seconds: float
+    files: int  # data files before the merge
+    files_rewritten: int | None  # None where delta-rs does not report the metric
+    rows_copied: int | None
 
 
 def build_tables(csv: Path, rows: int, out: Path, file_mb: int) -> dict[str, Path]:
     con = duckdb.connect()
     con.execute(f"CREATE TABLE li AS SELECT * FROM read_csv('{csv}', header = true) LIMIT {rows}")
-    tables = {}
+    tables: dict[str, Path] = {}
     for layout, order in (("sorted", "l_orderkey, l_linenumber"), ("random", "hash(l_orderkey, l_linenumber)")):
         data = con.sql(f"SELECT * FROM li ORDER BY {order}").to_arrow_table()
         path = out / f"{layout}-{file_mb}mb"
@@ -36,7 +47,7 @@ def build_tables(csv: Path, rows: int, out: Path, file_mb: int) -> dict[str, Pat
     return tables
 
 
-def batch(con: duckdb.DuckDBPyConnection, table: Path, share: float, picked: str):
+def batch(con: duckdb.DuckDBPyConnection, table: Path, share: float, picked: str) -> pa.Table:
     """`share` of the rows with l_quantity changed; `picked` = 'neighbours' (a key run) or 'random'."""
     source = DeltaTable(str(table)).to_pyarrow_dataset()
     con.register("t", source)
@@ -46,7 +57,7 @@ def batch(con: duckdb.DuckDBPyConnection, table: Path, share: float, picked: str
     return con.sql(f"SELECT * REPLACE (l_quantity + 1 AS l_quantity) FROM t ORDER BY {order} LIMIT {size}").to_arrow_table()
 
 
-def merge_once(table: Path, source, streamed: bool) -> dict:
+def merge_once(table: Path, source: pa.Table, streamed: bool) -> MergeResult:
     work = Path(tempfile.mkdtemp(prefix="merge-layout-"))
     try:
         shutil.copytree(table, work / "t")
@@ -74,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--share", type=float, default=0.01)
     parser.add_argument("--file-mb", type=int, nargs="+", default=[8, 32])
     args = parser.parse_args(argv)
-    results = []
+    results: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="merge-layout-tables-") as tmp:
         for file_mb in args.file_mb:
             tables = build_tables(args.csv, args.rows, Path(tmp), file_mb)

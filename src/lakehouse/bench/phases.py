@@ -8,15 +8,28 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from lakehouse.bench.results import FloorResult, FloorTable, TableRun, TablesRun
 from lakehouse.core.config import Settings
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def duckdb_floor(csv_globs: dict[str, str], out_dir: str) -> dict:
+def scalar_int(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    """The one integer `sql` returns: a COPY's row count, or an aggregate."""
+    row = con.execute(sql).fetchone()
+    if row is None:
+        raise RuntimeError(f"DuckDB returned no row for: {sql}")
+    return int(row[0])
+
+
+def duckdb_floor(csv_globs: dict[str, str], out_dir: str) -> FloorResult:
     """The floor: DuckDB reads the landed CSVs of every table once and writes them as Parquet.
 
     Same bytes as the pipeline reads, same machine, same run: the least work any engine must do
@@ -27,20 +40,20 @@ def duckdb_floor(csv_globs: dict[str, str], out_dir: str) -> dict:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
-    tables = {}
+    tables: dict[str, FloorTable] = {}
     started = time.perf_counter()
     for table, pattern in csv_globs.items():
         table_started = time.perf_counter()
         target = out / f"{table}.parquet"
-        rows = con.execute(
-            f"COPY (SELECT * FROM read_csv('{pattern}', header = true)) TO '{target}' (FORMAT parquet)"
-        ).fetchone()[0]
-        tables[table] = {"rows": int(rows), "seconds": round(time.perf_counter() - table_started, 3)}
+        rows = scalar_int(
+            con, f"COPY (SELECT * FROM read_csv('{pattern}', header = true)) TO '{target}' (FORMAT parquet)"
+        )
+        tables[table] = {"rows": rows, "seconds": round(time.perf_counter() - table_started, 3)}
         _say(f"floor: {table} {rows} rows in {tables[table]['seconds']:.2f}s")
     return {"tables": tables, "seconds": round(time.perf_counter() - started, 3)}
 
 
-def run_tables(settings: Settings, pipeline_name: str, table_names: list[str], drain: bool = True) -> dict:
+def run_tables(settings: Settings, pipeline_name: str, table_names: list[str], drain: bool = True) -> TablesRun:
     """Run `table_names` of the pipeline in order; with `drain`, repeat each until it has nothing new.
 
     Draining matters when Settings.max_files_per_batch splits the input: each run plans at most
@@ -52,7 +65,7 @@ def run_tables(settings: Settings, pipeline_name: str, table_names: list[str], d
 
     pipeline = get_pipeline(pipeline_name)
     runner = Runner(settings, Storage(settings.s3), progress=_say)
-    results = []
+    results: list[TableRun] = []
     started = time.perf_counter()
     for name in table_names:
         table_started = time.perf_counter()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from lakehouse.bench.results import BenchReport, Increment, LayerSummary, LoadRun, MeasuredTable
+
 GIB = 1024**3
 MIB = 1024**2
 
@@ -18,18 +20,18 @@ def _table(header: list[str], rows: list[list[object]]) -> list[str]:
     return lines
 
 
-def _layer_rows(layers: dict) -> list[list[object]]:
+def _layer_rows(layers: dict[str, LayerSummary]) -> list[list[object]]:
     return [[layer, v["tables"], f"{v['rows_written']:,}", f"{v['seconds']:.2f}",
              f"{v['rows_per_second']:,}" if v["rows_per_second"] else "-", _mem(v["peak_rss_bytes"])]
             for layer, v in layers.items()]
 
 
-def _table_rows(tables: list[dict]) -> list[list[object]]:
+def _table_rows(tables: list[MeasuredTable]) -> list[list[object]]:
     return [[t["table"], t["batches"], f"{t['rows_written']:,}", f"{t['seconds']:.2f}", _mem(t["peak_rss_bytes"])]
             for t in tables]
 
 
-def _run_section(title: str, run: dict) -> list[str]:
+def _run_section(title: str, run: LoadRun) -> list[str]:
     lines = [f"### {title}", ""]
     lines += _table(["layer", "tables", "rows written", "seconds", "rows/s", "peak memory"], _layer_rows(run["layers"]))
     lines += ["", "Per table:", ""]
@@ -39,21 +41,21 @@ def _run_section(title: str, run: dict) -> list[str]:
     return lines + [""]
 
 
-def _incremental_rows(scale: str, batches: list[dict]) -> list[list[object]]:
-    rows = []
+def _incremental_rows(scale: str, batches: list[Increment]) -> list[list[object]]:
+    rows: list[list[object]] = []
     for batch in batches:
         layers = batch["layers"]
         if batch["kind"] == "customer":
             what = f"customer: {batch['batch']['changed']:,} changed of {batch['batch']['table_rows']:,}"
         else:
             what = f"orders: {batch['batch']['orders']:,} new (+{batch['batch']['lineitems']:,} lineitems)"
-        rows.append([scale, what] + [f"{layers[layer]['seconds']:.2f}" if layer in layers else "-"
-                                     for layer in ("bronze", "silver", "gold")]
-                    + [f"{batch['seconds']:.2f}", _mem(max(t["peak_rss_bytes"] for t in batch["tables"]))])
+        per_layer = [f"{layers[layer]['seconds']:.2f}" if layer in layers else "-" for layer in ("bronze", "silver", "gold")]
+        rows.append([scale, what, *per_layer,
+                     f"{batch['seconds']:.2f}", _mem(max(t["peak_rss_bytes"] for t in batch["tables"]))])
     return rows
 
 
-def render_markdown(report: dict) -> str:
+def render_markdown(report: BenchReport) -> str:
     before, after = report["machine_before"], report["machine_after"]
     versions = ", ".join(f"{k} {v}" for k, v in before["versions"].items())
     floor, full = report["floor"], report["full_load"]
@@ -75,12 +77,12 @@ def render_markdown(report: dict) -> str:
     lines += _run_section(f"Full load, SF{scale:g}", full)
     lines += ["## Incremental batches", "",
               "Seconds per layer (bronze = landing→bronze, up to gold); peak memory is the largest layer's.", ""]
-    rows = []
+    rows: list[list[object]] = []
     for scale_name, batches in report["incremental"].items():
         rows += _incremental_rows(scale_name.upper(), batches)
     lines += _table(["scale", "batch", "bronze s", "silver s", "gold s", "total s", "peak memory"], rows)
     lines += ["", "Per table (seconds; rows written):", ""]
-    detail = []
+    detail: list[list[object]] = []
     for scale_name, batches in report["incremental"].items():
         for number, batch in enumerate(batches, start=1):
             detail.append([scale_name.upper(), f"{batch['kind']} #{number}",
