@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from lakehouse.catalog.column_types import canonical_ddl
 from lakehouse.catalog.names import NameMapper, metastore_location, validate_identifier
@@ -40,6 +41,38 @@ class TableInfo:
     column_comments: dict[str, str] = field(default_factory=dict)
     provider: str = "delta"
     table_type: str = "EXTERNAL_TABLE"
+
+
+class ColumnSnapshot(TypedDict):
+    name: str
+    type: str
+    comment: str
+
+
+class TableSnapshot(TypedDict):
+    name: str
+    location: str
+    comment: str
+    provider: str
+    table_type: str
+    properties: dict[str, str]
+    columns: list[ColumnSnapshot]
+
+
+class SchemaSnapshot(TypedDict):
+    name: str
+    metastore_name: str
+    location: str
+    comment: str
+    owner: str | None
+    properties: dict[str, str]
+    tables: list[TableSnapshot]
+
+
+class CatalogSnapshot(TypedDict):
+    backend: str
+    prefix: str
+    schemas: list[SchemaSnapshot]
 
 
 def validate_columns(columns: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -258,9 +291,9 @@ class Catalog(ABC):
                     lines.append(f"      {column} {ddl}" + (f"  -- {note}" if note else ""))
         return "\n".join(lines)
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> CatalogSnapshot:
         """Everything in the catalog as plain data (for `catalog show --json`)."""
-        schemas = []
+        schemas: list[SchemaSnapshot] = []
         for schema_name in self.list_schemas():
             schema = self.get_schema(schema_name)
             if schema is None:

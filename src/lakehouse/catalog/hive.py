@@ -16,8 +16,10 @@ Delta readers still take the schema from the log, so this cannot mislead them.
 from __future__ import annotations
 
 import getpass
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
+from operator import methodcaller
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
@@ -64,7 +66,9 @@ def _client_class(timeout_seconds: float) -> type:
     from thrift.protocol import TBinaryProtocol
     from thrift.transport import TSocket, TTransport
 
-    class TimedClient(hmc.HiveMetastoreClient):
+    stock_client: Any = hmc.HiveMetastoreClient
+
+    class TimedClient(stock_client):  # type: ignore[misc]  # hive-metastore-client ships no type information
         """The stock client has no socket timeout, so a hung metastore would hang the pipeline."""
 
         @staticmethod
@@ -89,7 +93,7 @@ class HiveMetastoreCatalog(Catalog):
     # One connection per operation: cheap on a LAN, and a metastore restart between pipeline
     # steps does not leave us holding a dead socket.
     @contextmanager
-    def _connect(self):
+    def _connect(self) -> Iterator[Any]:
         from thrift.transport.TTransport import TTransportException
 
         client = self._client_class(self.host, self.port)
@@ -188,16 +192,17 @@ class HiveMetastoreCatalog(Catalog):
     def _recreate_schema(self, new: SchemaInfo) -> None:
         database_name = self.names.metastore_schema(new.name)
         table_names = self._call(f"list tables of {database_name}", lambda c: c.get_all_tables(database_name))
-        tables = [self._call(f"read table {database_name}.{t}", lambda c, t=t: self.fetch_table(c, database_name, t))
+        tables = [self._call(f"read table {database_name}.{t}",
+                             partial(self.fetch_table, database_name=database_name, table_name=t))
                   for t in table_names]
         try:
             for table in tables:
                 self._call(f"drop table {database_name}.{table.tableName}",
-                           lambda c, t=table: c.drop_table(database_name, t.tableName, False))
+                           methodcaller("drop_table", database_name, table.tableName, False))
             self._call(f"drop database {database_name}", lambda c: c.drop_database(database_name, False, False))
             self._create_schema(new)
             for table in tables:
-                self._call(f"create table {database_name}.{table.tableName}", lambda c, t=table: c.create_table(t))
+                self._call(f"create table {database_name}.{table.tableName}", methodcaller("create_table", table))
         except CatalogError as exc:
             raise CatalogError(
                 f"Re-creating database {database_name} (to change its location or comment) failed half-way: {exc.message}",

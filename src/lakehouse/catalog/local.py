@@ -9,7 +9,7 @@ two concurrent writers could lose one another's change.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from typing import NotRequired, TypedDict
 
 from lakehouse.catalog.base import Catalog, SchemaInfo, TableInfo
 from lakehouse.catalog.names import NameMapper, validate_identifier
@@ -18,6 +18,30 @@ from lakehouse.core.storage import Storage
 
 FORMAT_VERSION = 1
 CATALOG_FILE = "_catalog/catalog.json"
+
+
+# Keys marked NotRequired may be missing from documents written by older versions.
+class _TableEntry(TypedDict):
+    location: str
+    columns: list[list[str]]  # [name, ddl] pairs: JSON has no tuples
+    properties: NotRequired[dict[str, str]]
+    comment: NotRequired[str]
+    column_comments: NotRequired[dict[str, str]]
+    provider: NotRequired[str]
+    table_type: NotRequired[str]
+
+
+class _SchemaEntry(TypedDict):
+    location: str
+    comment: NotRequired[str]
+    owner: NotRequired[str | None]
+    properties: NotRequired[dict[str, str]]
+    tables: dict[str, _TableEntry]
+
+
+class _Document(TypedDict):
+    format_version: int
+    schemas: dict[str, _SchemaEntry]  # by metastore schema name
 
 
 class LocalCatalog(Catalog):
@@ -32,11 +56,11 @@ class LocalCatalog(Catalog):
 
     # The document maps metastore schema names (with prefix) to their entries, so that two
     # prefixes (dev_, test_) can share one warehouse the same way they share one metastore.
-    def _load(self) -> dict:
+    def _load(self) -> _Document:
         if not self.storage.exists(self.uri):
             return {"format_version": FORMAT_VERSION, "schemas": {}}
         try:
-            document = json.loads(self.storage.read_text(self.uri))
+            document: _Document = json.loads(self.storage.read_text(self.uri))
         except (ValueError, UnicodeDecodeError) as exc:
             raise CatalogError(
                 f"The local catalog file '{self.uri}' is not valid JSON ({exc}).",
@@ -49,10 +73,10 @@ class LocalCatalog(Catalog):
             )
         return document
 
-    def _save(self, document: dict) -> None:
+    def _save(self, document: _Document) -> None:
         self.storage.write_text(self.uri, json.dumps(document, indent=2, sort_keys=True) + "\n")
 
-    def _schema_entry(self, document: dict, schema: str) -> dict | None:
+    def _schema_entry(self, document: _Document, schema: str) -> _SchemaEntry | None:
         return document["schemas"].get(self.names.metastore_schema(schema))
 
     def get_schema(self, name: str) -> SchemaInfo | None:
@@ -72,10 +96,14 @@ class LocalCatalog(Catalog):
 
     def _alter_schema(self, old: SchemaInfo, new: SchemaInfo) -> None:
         document = self._load()
-        tables = self._schema_entry(document, old.name)["tables"]
-        self._write_schema(new, tables=tables, document=document)
+        entry = self._schema_entry(document, old.name)
+        if entry is None:
+            # Only another writer can have dropped it since ensure_schema read it (see the module doc).
+            raise CatalogError(f"Schema '{old.name}' disappeared from the {self.kind} while being altered.",
+                               hint="run the command again")
+        self._write_schema(new, tables=entry["tables"], document=document)
 
-    def _write_schema(self, info: SchemaInfo, *, tables: dict, document: dict | None = None) -> None:
+    def _write_schema(self, info: SchemaInfo, *, tables: dict[str, _TableEntry], document: _Document | None = None) -> None:
         document = document or self._load()
         document["schemas"][self.names.metastore_schema(info.name)] = {
             "location": info.location,
@@ -130,10 +158,15 @@ class LocalCatalog(Catalog):
         entry = self._schema_entry(document, info.schema)
         if entry is None:
             raise CatalogError(f"Schema '{info.schema}' does not exist in the {self.kind}.", hint="run `lakehouse catalog apply`")
-        record = asdict(info)
-        del record["schema"], record["name"]
-        record["columns"] = [list(column) for column in info.columns]
-        entry["tables"][info.name] = record
+        entry["tables"][info.name] = {
+            "location": info.location,
+            "columns": [list(column) for column in info.columns],
+            "properties": dict(info.properties),
+            "comment": info.comment,
+            "column_comments": dict(info.column_comments),
+            "provider": info.provider,
+            "table_type": info.table_type,
+        }
         self._save(document)
 
     def unregister_table(self, schema: str, name: str) -> None:

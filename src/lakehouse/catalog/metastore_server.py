@@ -32,8 +32,9 @@ import signal
 import socket
 import subprocess
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from lakehouse.catalog.postgres_server import (  # noqa: F401  (re-exported: the test services start both)
     MetastoreDatabase,
@@ -76,6 +77,25 @@ def derby_database(state_dir: Path) -> MetastoreDatabase:
                              "org.apache.derby.jdbc.EmbeddedDriver")
 
 
+class MetastoreStatusDict(TypedDict):
+    pid: int
+    port: int
+    state_dir: str
+    log: str
+    running: bool
+    uri: str
+
+
+class _State(TypedDict):
+    """state.json: the process `start` launched, and with what."""
+
+    pid: int
+    port: int
+    version: str
+    database: str  # its JDBC URL
+    command: list[str]
+
+
 @dataclass(frozen=True)
 class MetastoreStatus:
     pid: int
@@ -88,8 +108,9 @@ class MetastoreStatus:
     def uri(self) -> str:
         return f"thrift://127.0.0.1:{self.port}"
 
-    def as_dict(self) -> dict:
-        return {**asdict(self), "uri": self.uri}
+    def as_dict(self) -> MetastoreStatusDict:
+        return {"pid": self.pid, "port": self.port, "state_dir": self.state_dir, "log": self.log,
+                "running": self.running, "uri": self.uri}
 
 
 def default_state_dir() -> Path:
@@ -218,12 +239,13 @@ def _is_our_metastore(pid: int) -> bool:
         return False
 
 
-def _read_state(state_dir: Path) -> dict | None:
+def _read_state(state_dir: Path) -> _State | None:
     path = state_dir / STATE_FILE
     if not path.exists():
         return None
     try:
-        return json.loads(path.read_text())
+        state: _State = json.loads(path.read_text())
+        return state
     except ValueError:
         return None
 
@@ -292,14 +314,14 @@ def start_metastore(
             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,  # outlives the `lakehouse` command
         )
-    (state_dir / STATE_FILE).write_text(json.dumps(
-        {"pid": process.pid, "port": port, "version": METASTORE_VERSION, "database": database.url,
-         "command": command}, indent=2))
+    state: _State = {"pid": process.pid, "port": port, "version": METASTORE_VERSION, "database": database.url,
+                     "command": command}
+    (state_dir / STATE_FILE).write_text(json.dumps(state, indent=2))
     return _wait_until_up(process.pid, port, state_dir, timeout_seconds, process=process)
 
 
 def _wait_until_up(
-    pid: int, port: int, state_dir: Path, timeout_seconds: float, process: subprocess.Popen | None = None
+    pid: int, port: int, state_dir: Path, timeout_seconds: float, process: subprocess.Popen[bytes] | None = None
 ) -> MetastoreStatus:
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:

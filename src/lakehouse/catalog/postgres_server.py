@@ -43,7 +43,8 @@ class MetastoreDatabase:
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 
@@ -93,7 +94,7 @@ class PostgresCluster:
         command = [str(self.bin_dir / args[0]), *args[1:]]
         return ["runuser", "-u", self.run_as, "--", *command] if self.run_as else command
 
-    def run(self, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
+    def run(self, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(self._command(*args), capture_output=True, text=True, timeout=timeout,
                                 stdin=subprocess.DEVNULL, cwd=self.base_dir)
         if result.returncode != 0:

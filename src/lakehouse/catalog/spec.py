@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -101,7 +102,8 @@ def _strings(value: object, where: str) -> dict[str, str]:
     return result
 
 
-def _check_keys(mapping: object, allowed: set[str], where: str) -> dict:
+# Any: YAML values; each is checked where it is read (_strings, _wrap_name, str()).
+def _check_keys(mapping: object, allowed: set[str], where: str) -> dict[str, Any]:
     if not isinstance(mapping, dict):
         raise CatalogError(f"{where} must be a mapping, got {type(mapping).__name__}.", hint="see catalog/README.md")
     unknown = sorted(set(mapping) - allowed)
@@ -126,9 +128,13 @@ def parse_schema_file(text: str, source: str) -> SchemaEntry:
     document = _check_keys(document, _FILE_KEYS, source)
     schema = _check_keys(document.get("schema"), _SCHEMA_KEYS, f"{source}: schema")
     schema_name = _wrap_name(schema.get("name"), "schema", f"{source}: schema.name")
-    tables = []
-    seen = set()
-    for index, raw in enumerate(document.get("tables") or []):
+    raw_tables = document.get("tables") or []
+    if not isinstance(raw_tables, list):
+        raise CatalogError(f"{source}: tables must be a list of table entries, got {type(raw_tables).__name__}.",
+                           hint="write each table as a `- name: ...` item under `tables:`")
+    tables: list[TableEntry] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_tables):
         where = f"{source}: tables[{index}]"
         raw = _check_keys(raw, _TABLE_KEYS, where)
         name = _wrap_name(raw.get("name"), "table", f"{where}.name")

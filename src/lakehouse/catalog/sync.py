@@ -8,7 +8,8 @@ tables it writes through the same `sync_schema`/`sync_table`, so after a run the
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from typing import TypedDict
 
 from lakehouse.catalog.base import Catalog, SchemaInfo, TableInfo
 from lakehouse.catalog.column_types import columns_from_schema_json
@@ -29,6 +30,14 @@ UNKNOWN_COLUMN = "unknown-column"  # the spec comments on a column the Delta tab
 FIXABLE = {CREATE_SCHEMA, ALTER_SCHEMA, REGISTER_TABLE, ALTER_TABLE}
 
 
+class FindingDict(TypedDict):
+    action: str
+    target: str
+    details: list[str]
+    hint: str
+    fixable: bool
+
+
 @dataclass
 class Finding:
     action: str
@@ -44,8 +53,9 @@ class Finding:
     def is_drift(self) -> bool:
         return self.action != PENDING_TABLE
 
-    def as_dict(self) -> dict:
-        return {**asdict(self), "fixable": self.fixable}
+    def as_dict(self) -> FindingDict:
+        return {"action": self.action, "target": self.target, "details": list(self.details), "hint": self.hint,
+                "fixable": self.fixable}
 
     def line(self) -> str:
         text = f"{self.action:<17} {self.target}"
@@ -221,7 +231,7 @@ def sync_table(catalog: Catalog, spec: CatalogSpec, settings: Settings, schema: 
         return False
     entry = spec.table(schema, name)
     listed = entry is not None
-    if not listed:
+    if entry is None:
         entry = TableEntry(schema=schema, name=name, properties=dict(properties_if_unlisted or {}))
     wanted = wanted_table(entry, settings, facts.columns)
     return catalog.register_table(schema, name, location, wanted.columns, comment=wanted.comment,
