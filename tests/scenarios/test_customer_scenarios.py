@@ -56,7 +56,7 @@ def test_batches_give_exact_silver_rows_and_gold_histories(lakehouse):
             assert older["end_date"] == newer["start_date"], "each version ends where the next starts"
             assert older["dim_customer_id"] < newer["dim_customer_id"], "keys are never reused"
 
-    checked, violations = Inspector(lakehouse.settings, lakehouse.core.storage).validate(get_pipeline("customer"))
+    checked, violations = Inspector(lakehouse.settings, lakehouse.storage).validate(get_pipeline("customer"))
     assert len(checked) == 3 and violations == []
 
 
@@ -100,7 +100,7 @@ def test_reset_then_full_reprocess_gives_the_final_state_in_one_batch(lakehouse)
     for index in range(len(scenario.BATCHES)):
         land_batch(lakehouse, index)
         lakehouse.run()
-    dropped = lakehouse.runtime.runner.reset(get_pipeline("customer"))
+    dropped = lakehouse.runner.reset(get_pipeline("customer"))
     assert sorted(dropped) == ["bronze.customer_raw", "gold.dim_customer", "silver.customer"]
     assert lakehouse.version("silver.customer") is None
     report = lakehouse.run()
@@ -117,7 +117,7 @@ def test_reset_of_one_table_reprocesses_it_from_upstream(lakehouse):
     for index in range(2):
         land_batch(lakehouse, index)
         lakehouse.run()
-    dropped = lakehouse.runtime.runner.reset(get_pipeline("customer"), "gold.dim_customer")
+    dropped = lakehouse.runner.reset(get_pipeline("customer"), "gold.dim_customer")
     assert dropped == ["gold.dim_customer"]
     assert lakehouse.version("silver.customer") is not None
     lakehouse.run()
@@ -132,8 +132,8 @@ def processing_time_pipeline():
     source project, and versions start when silver wrote them."""
     from lakehouse.spec.pipelines import CUSTOMER, CUSTOMER_PIPELINE, CUSTOMER_RAW, DIM_CUSTOMER
 
-    silver = dataclasses.replace(CUSTOMER, sequence_by=None, options={})
-    gold = dataclasses.replace(DIM_CUSTOMER, upstream=(silver.ref,), sequence_by=None, options={})
+    silver = dataclasses.replace(CUSTOMER, sequence_by=None, options=None)
+    gold = dataclasses.replace(DIM_CUSTOMER, upstream=(silver.ref,), sequence_by=None, options=None)
     return dataclasses.replace(CUSTOMER_PIPELINE, name="customer-processing-time", tables=(CUSTOMER_RAW, silver, gold))
 
 

@@ -1,4 +1,4 @@
-"""The Spark bronze read path (SparkCsvReader + read_batch + typed_projection_sql) gives the same typed
+"""The Spark bronze read path (SparkCsvReader + bronze_rules.read_batch + typed_projection_sql) gives the same typed
 rows and the same stored schema history as the embedded engine's bronze ingest of the same files."""
 
 from __future__ import annotations
@@ -54,13 +54,15 @@ def _embedded(settings, spec):
 
 
 def _spark(spark, spark_engine, settings, spec, tmp_path):
-    from lakehouse.sources.csv.spark_reader import LandedFile, SparkCsvReader, read_batch
+    from lakehouse.sources.bronze_rules import read_batch
+    from lakehouse.sources.registry import spark_reader
     from lakehouse.sources.schema_store import SchemaStore
+    from lakehouse.sources.spark_files import LandedFile
 
     landed = spark_engine.storage.list_files(settings.landing_uri(spec.source.folder))
     files = [LandedFile(uri=i.uri, spark_path=i.uri, modified=i.modified, size=i.size) for i in landed]
     store = SchemaStore(CheckpointLog(spark_engine.storage, str(tmp_path / "spark-schemas")))
-    batch = read_batch(SparkCsvReader(spark, spec.source.delimiter), files, spec.source, store.latest(), store.save)
+    batch = read_batch(spark_reader(spec.source, spark), files, spec.source, store.latest(), store.save)
     typed = None
     if batch.raw is not None:
         query = typed_projection_sql(SPARK, batch.schema.columns, batch.extra_columns, "2024-01-01T00:00:00Z", "raw")

@@ -27,7 +27,9 @@ def _land(folder: Path, name: str, text: str, second: int) -> None:
 
 
 def _run_once(driver, checkpoint: str) -> list[tuple[int, list[tuple]]]:
-    from lakehouse.sources.csv.spark_reader import SparkCsvReader, landed_files, read_batch
+    from lakehouse.sources.bronze_rules import read_batch
+    from lakehouse.sources.csv.spark_reader import SparkCsvReader
+    from lakehouse.sources.spark_files import landed_files
 
     seen: list[tuple[int, list[tuple]]] = []
     store = driver.schema_store(SPEC)

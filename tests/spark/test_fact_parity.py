@@ -12,8 +12,9 @@ from lakehouse.core.change_feed import CHANGE_TYPE, COMMIT_VERSION
 from lakehouse.core.dialects import DUCKDB, SPARK
 from lakehouse.core.hashing import row_hash
 from lakehouse.kinds.fact import sql as fact
+from lakehouse.kinds.fact.options import FactRules
 from lakehouse.kinds.scd2 import history_sql as scd2_history
-from lakehouse.spec.fact import fact_rules
+from lakehouse.kinds.scd2.options import Scd2Options
 from lakehouse.spec.model import (
     DATE_ADDED,
     END_DATE,
@@ -38,8 +39,8 @@ LOW = dt.datetime(1900, 1, 1, tzinfo=UTC)
 BUSINESS = [("c_custkey", "bigint"), ("c_address", "string"), ("c_updated_at", "timestamp")]
 DIM = TableSpec(ref=TableRef("gold", "dim"), kind=Kind.SCD2_FROM_CHANGES, upstream=(TableRef("bronze", "raw"),),
                 keys=("c_custkey",), tracked_columns=("c_address",), sequence_by="c_updated_at",
-                surrogate_key="dim_id", options={"low_date": "1900-01-01"})
-RULES = fact_rules(FACT_SALES)
+                surrogate_key="dim_id", options=Scd2Options(low_date="1900-01-01"))
+RULES = FactRules.of(FACT_SALES)
 
 
 def day(year, month, d=1):

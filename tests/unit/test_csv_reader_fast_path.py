@@ -196,8 +196,8 @@ def test_typed_projection_matches_the_double_evaluation():
     schema = [("id", "bigint"), ("amount", "decimal(15,2)"), ("day", "date"), ("at", "timestamp"),
               ("flag", "boolean"), ("ratio", "double"), ("small", "int"), ("name", "string"),
               ("__typed_1", "bigint")]
-    table, extras = conform(raw, [n for n, _ in schema], keep_extra=True)
-    assert extras == ["extra"]
+    extras = ["extra"]
+    table = conform(raw, [n for n, _ in schema], extras)
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.register("raw", table)

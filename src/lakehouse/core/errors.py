@@ -23,6 +23,16 @@ class InputFileError(LakehouseError):
     """A landed file cannot be ingested as it is. Names the file and, where known, the line."""
 
 
+class FileChangedError(LakehouseError):
+    """A landed file changed between being listed and being read; it is read again on the next run."""
+
+    def __init__(self, uri: str, reason: str) -> None:
+        super().__init__(f"{uri}: {reason}",
+                         hint="writers should write to a temporary name starting with '.' or '_' and rename")
+        self.uri = uri
+        self.reason = reason
+
+
 class SchemaEvolutionError(LakehouseError):
     """The landed data no longer matches the stored schema and the evolution mode says stop."""
 

@@ -137,9 +137,9 @@ class Inspector:
 
     def _point_in_time_links(self, spec: TableSpec) -> list[Violation]:
         """Every fact row with a member key links to that member's version valid at the row's date."""
-        from lakehouse.spec.fact import fact_rules
+        from lakehouse.kinds.fact.options import FactRules
 
-        rules = fact_rules(spec)
+        rules = FactRules.of(spec)
         lookup = rules.dimension
         by_expression = {column.expression: column.name for column in rules.columns}
         member = by_expression.get(f"h.{lookup.fact_key}")

@@ -5,8 +5,83 @@ plus the lineage columns (spec.model SOURCE_FILENAME, SOURCE_FILE_MODIFIED, SOUR
 MALFORMED_RECORD, the whole line when the row could not be split into the header's fields (NULL
 otherwise). The ingest SQL then types it against the stored schema and rescues what does not parse,
 so the rules of sources/schema.py and kinds/append_ingest hold for every format.
+
+The reader only reads; what happens to a file (quarantined, empty, deferred, which schema version
+types it, which columns are rescued) is decided once, in sources/bronze_rules.py, for every reader.
+sources/registry.py names the reader of each `LandingSource.format` per engine family.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, Protocol, TypeVar
+
+from lakehouse.core.errors import FileChangedError
+from lakehouse.core.storage import FileInfo, Storage
+
 MALFORMED_RECORD = "__malformed_record"
+# Rows of a file that schema inference and evolution look at.
+SCHEMA_SAMPLE_ROWS = 10_000
+
+
+class LandedFileRef(Protocol):
+    """A landed file as a driver planned it (FileInfo, or Spark's LandedFile)."""
+
+    @property
+    def uri(self) -> str: ...
+
+
+class OpenedFile(Protocol):
+    """One landed file whose header was read: what the bronze rules decide on, then its raw rows."""
+
+    @property
+    def uri(self) -> str: ...
+
+    @property
+    def header(self) -> list[str]: ...
+
+    @property
+    def notes(self) -> Sequence[str]:
+        """What the reader noticed (malformed rows kept, bytes that are not UTF-8), for the run's output."""
+        ...
+
+    def sample_rows(self) -> Sequence[Sequence[str | None]]:
+        """Up to SCHEMA_SAMPLE_ROWS rows in header order, for inference; asked for only when needed."""
+        ...
+
+    def raw_rows(self, schema_names: Sequence[str], extra_columns: Sequence[str]) -> Any:
+        """The file's rows lined up with the stored schema: every schema column as text (NULL where the
+        file lacks it), then `extra_columns` (kept only to be rescued), then lineage and MALFORMED_RECORD."""
+        ...
+
+
+FileT_contra = TypeVar("FileT_contra", bound=LandedFileRef, contravariant=True)
+
+
+class LandingReader(Protocol[FileT_contra]):
+    """Reads landed files of one format into the engine's relations (Arrow tables, DataFrames).
+
+    `open` returns None for an empty file and raises InputFileError or SchemaEvolutionError for a
+    file that cannot be read as it is (it is quarantined), FileChangedError for one that changed
+    since it was listed (it is read again on the next run).
+    """
+
+    def open(self, file: FileT_contra) -> OpenedFile | None: ...
+
+    def combine(self, parts: Sequence[Any]) -> Any:
+        """One batch's `raw_rows` as one raw relation."""
+        ...
+
+
+def read_unchanged(storage: Storage, info: FileInfo) -> bytes:
+    """The file's bytes, as listed in the plan: a file that changed since is never half-read."""
+    current = storage.file_info(info.uri)
+    if current is None:
+        raise FileChangedError(info.uri, "it was deleted after it was listed")
+    if current.size != info.size or current.modified != info.modified:
+        raise FileChangedError(info.uri, f"it changed after it was listed (size {info.size} -> {current.size}, "
+                                         f"modified {info.modified.isoformat()} -> {current.modified.isoformat()})")
+    data = storage.read_bytes(info.uri)
+    if len(data) != info.size:
+        raise FileChangedError(info.uri, f"its size changed from {info.size} to {len(data)} bytes while it was read")
+    return data

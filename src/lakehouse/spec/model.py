@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 from lakehouse.core.errors import ConfigError
+from lakehouse.kinds.fact.options import FactRules
+from lakehouse.kinds.scd1.options import Scd1Options
+from lakehouse.kinds.scd2.options import Scd2Options
 
 # Columns the bronze layer adds to every landed row.
 DATE_ADDED = "date_added"
@@ -30,6 +34,17 @@ class Kind(str, enum.Enum):
     SCD1_UPSERT = "scd1-upsert"
     SCD2_FROM_CHANGES = "scd2-from-changes"
     FACT = "fact"
+
+
+# Kind-specific settings: each kind's options class lives in its folder (kinds/<kind>/options.py).
+KindOptions: TypeAlias = Scd1Options | Scd2Options | FactRules
+# None: the kind takes no options (append-ingest).
+OPTIONS_OF_KIND: dict[Kind, type[KindOptions] | None] = {
+    Kind.APPEND_INGEST: None,
+    Kind.SCD1_UPSERT: Scd1Options,
+    Kind.SCD2_FROM_CHANGES: Scd2Options,
+    Kind.FACT: FactRules,
+}
 
 
 class EvolutionMode(str, enum.Enum):
@@ -91,8 +106,9 @@ class TableSpec:
     surrogate_key: str | None = None
     # Clustering columns: rows with close keys share files, so a MERGE touches few files.
     cluster_by: tuple[str, ...] = ()
-    # Kind-specific settings (the fact's join rules, SCD2's low date...).
-    options: dict[str, object] = field(default_factory=dict)
+    # Kind-specific settings (the fact's join rules, SCD2's low date...); OPTIONS_OF_KIND says which
+    # class a kind takes. None: the kind's defaults.
+    options: KindOptions | None = None
 
     def __post_init__(self) -> None:
         if self.kind is Kind.APPEND_INGEST and self.source is None:
@@ -103,6 +119,22 @@ class TableSpec:
             raise ConfigError(f"{self.ref}: an SCD2 table needs a surrogate_key column name.")
         if self.kind is not Kind.APPEND_INGEST and not self.upstream:
             raise ConfigError(f"{self.ref}: a {self.kind.value} table needs an upstream table.")
+        self._check_options()
+
+    def _check_options(self) -> None:
+        expected = OPTIONS_OF_KIND[self.kind]
+        if self.options is not None and (expected is None or not isinstance(self.options, expected)):
+            given = type(self.options).__name__
+            if expected is None:
+                raise ConfigError(f"{self.ref}: a {self.kind.value} table takes no options, not {given}.",
+                                  hint="leave options unset")
+            raise ConfigError(f"{self.ref}: a {self.kind.value} table takes {expected.__name__} options, not {given}.",
+                              hint=f"valid options: {expected.__name__} (from {expected.__module__})")
+        if self.kind is Kind.FACT and self.options is None:
+            raise ConfigError(f"{self.ref}: a fact table needs options=FactRules(...).",
+                              hint="valid options: FactRules (from lakehouse.kinds.fact.options)")
+        if isinstance(self.options, FactRules):
+            self.options.check(self)
 
     @property
     def name(self) -> str:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from lakehouse.core.errors import ConfigError
-from lakehouse.spec.fact import DEFAULT_LOW_DATE
+from lakehouse.kinds.scd1.options import Scd1Options
+from lakehouse.kinds.scd2.options import DEFAULT_LOW_DATE, Scd2Options
 from lakehouse.spec.model import Kind, LandingSource, Pipeline, TableRef, TableSpec
 from lakehouse.spec.sales import DIM_CUSTOMER_REF, FACT_SALES, SALES_TABLES
 
@@ -48,7 +49,7 @@ CUSTOMER = TableSpec(
     sequence_by=CUSTOMER_EFFECTIVE_TIME,
     change_data_feed=True,
     cluster_by=("c_custkey",),
-    options={"undated_effective_time": CUSTOMER_UNDATED_EFFECTIVE_TIME},
+    options=Scd1Options(undated_effective_time=CUSTOMER_UNDATED_EFFECTIVE_TIME),
 )
 
 DIM_CUSTOMER = TableSpec(
@@ -65,7 +66,7 @@ DIM_CUSTOMER = TableSpec(
     # gold.fact_sales follows it: a corrected history can re-point an order to another version.
     change_data_feed=True,
     cluster_by=("c_custkey",),
-    options={"low_date": DEFAULT_LOW_DATE, "undated_effective_time": CUSTOMER_UNDATED_EFFECTIVE_TIME},
+    options=Scd2Options(low_date=DEFAULT_LOW_DATE, undated_effective_time=CUSTOMER_UNDATED_EFFECTIVE_TIME),
 )
 
 CUSTOMER_PIPELINE = Pipeline(

@@ -6,7 +6,7 @@ Defined here rather than in pipelines.py to keep each file readable; pipelines.p
 
 from __future__ import annotations
 
-from lakehouse.spec.fact import DEFAULT_LOW_DATE, DimensionLookup, FactColumn, FactRules
+from lakehouse.kinds.fact.options import DEFAULT_LOW_DATE, DimensionLookup, FactColumn, FactRules
 from lakehouse.spec.model import Kind, LandingSource, TableRef, TableSpec
 
 MONEY = "decimal(15,2)"
@@ -64,43 +64,41 @@ FACT_SALES = TableSpec(
     upstream=(SILVER["orders"].ref, SILVER["lineitem"].ref, DIM_CUSTOMER_REF),
     keys=("order_key", "line_number"),
     cluster_by=("order_key", "line_number"),
-    options={
-        "fact": FactRules(
-            header=SILVER["orders"].ref,
-            header_key="o_orderkey",
-            lines=SILVER["lineitem"].ref,
-            line_header_key="l_orderkey",
-            dimension=DimensionLookup(
-                table=DIM_CUSTOMER_REF,
-                surrogate_key="dim_customer_id",
-                business_key="c_custkey",
-                fact_key="o_custkey",
-                as_of="o_orderdate",
-                output="dim_customer_id",
-                low_date=DEFAULT_LOW_DATE,
-            ),
-            columns=(
-                FactColumn("order_key", "l.l_orderkey", "bigint"),
-                FactColumn("line_number", "l.l_linenumber", "bigint"),
-                FactColumn("customer_key", "h.o_custkey", "bigint"),
-                FactColumn("part_key", "l.l_partkey", "bigint"),
-                FactColumn("supplier_key", "l.l_suppkey", "bigint"),
-                FactColumn("order_date", "h.o_orderdate", "date"),
-                FactColumn("order_date_key",
-                           "year(h.o_orderdate) * 10000 + month(h.o_orderdate) * 100 + day(h.o_orderdate)",
-                           "int"),
-                FactColumn("ship_date", "l.l_shipdate", "date"),
-                FactColumn("order_status", "h.o_orderstatus", "string"),
-                FactColumn("order_priority", "h.o_orderpriority", "string"),
-                FactColumn("quantity", "l.l_quantity", MONEY),
-                FactColumn("extended_price", "l.l_extendedprice", MONEY),
-                FactColumn("discount", "l.l_discount", MONEY),
-                FactColumn("tax", "l.l_tax", MONEY),
-                # Four decimals: price (2) times (1 - discount) (2) is exact at scale 4.
-                FactColumn("net_revenue", "l.l_extendedprice * (1 - l.l_discount)", "decimal(18,4)"),
-            ),
-        )
-    },
+    options=FactRules(
+        header=SILVER["orders"].ref,
+        header_key="o_orderkey",
+        lines=SILVER["lineitem"].ref,
+        line_header_key="l_orderkey",
+        dimension=DimensionLookup(
+            table=DIM_CUSTOMER_REF,
+            surrogate_key="dim_customer_id",
+            business_key="c_custkey",
+            fact_key="o_custkey",
+            as_of="o_orderdate",
+            output="dim_customer_id",
+            low_date=DEFAULT_LOW_DATE,
+        ),
+        columns=(
+            FactColumn("order_key", "l.l_orderkey", "bigint"),
+            FactColumn("line_number", "l.l_linenumber", "bigint"),
+            FactColumn("customer_key", "h.o_custkey", "bigint"),
+            FactColumn("part_key", "l.l_partkey", "bigint"),
+            FactColumn("supplier_key", "l.l_suppkey", "bigint"),
+            FactColumn("order_date", "h.o_orderdate", "date"),
+            FactColumn("order_date_key",
+                       "year(h.o_orderdate) * 10000 + month(h.o_orderdate) * 100 + day(h.o_orderdate)",
+                       "int"),
+            FactColumn("ship_date", "l.l_shipdate", "date"),
+            FactColumn("order_status", "h.o_orderstatus", "string"),
+            FactColumn("order_priority", "h.o_orderpriority", "string"),
+            FactColumn("quantity", "l.l_quantity", MONEY),
+            FactColumn("extended_price", "l.l_extendedprice", MONEY),
+            FactColumn("discount", "l.l_discount", MONEY),
+            FactColumn("tax", "l.l_tax", MONEY),
+            # Four decimals: price (2) times (1 - discount) (2) is exact at scale 4.
+            FactColumn("net_revenue", "l.l_extendedprice * (1 - l.l_discount)", "decimal(18,4)"),
+        ),
+    ),
 )
 
 SALES_TABLES = (

@@ -11,7 +11,7 @@ from __future__ import annotations
 from lakehouse.core.change_feed import CHANGE_TYPE, NEW_STATE_TYPES
 from lakehouse.core.dialects import Dialect
 from lakehouse.core.hashing import hash_expression
-from lakehouse.spec.fact import FactRules
+from lakehouse.kinds.fact.options import FactRules
 from lakehouse.spec.model import END_DATE, HASH_VALUE, IS_INFERRED, START_DATE
 
 

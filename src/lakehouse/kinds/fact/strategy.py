@@ -15,10 +15,10 @@ from lakehouse.core.faults import crash_during
 from lakehouse.engines.base import EngineAdapter, Transaction
 from lakehouse.kinds.base import BatchResult, app_id, open_batch, write_batch
 from lakehouse.kinds.fact import sql as fact
+from lakehouse.kinds.fact.options import FactRules
 from lakehouse.kinds.scd1 import sql as scd1
 from lakehouse.kinds.scd2.history_sql import inferred_members_sql
 from lakehouse.kinds.scd2.strategy import max_surrogate
-from lakehouse.spec.fact import FactRules, fact_rules
 from lakehouse.spec.model import END_DATE, HASH_VALUE, IS_INFERRED, START_DATE, TableRef, TableSpec
 
 
@@ -37,7 +37,7 @@ class FactBuild:
     ) -> BatchResult:
         """`feeds` holds each input's change rows for the batch (None: nothing new); `versions` the
         input versions the batch reads as of, so a replay sees exactly what the first attempt saw."""
-        rules = fact_rules(spec)
+        rules = FactRules.of(spec)
         rows_in = sum(engine.row_count(feed) for feed in feeds.values() if feed is not None)
         result, txn = open_batch(engine, spec, batch_id, rows_in)
         if result.skipped_as_replay:
@@ -69,7 +69,7 @@ class FactBuild:
     def feed_columns(self, engine: EngineAdapter, spec: TableSpec) -> dict[TableRef, list[str]]:
         """What the batch reads of each change feed: the header and line keys, and the dimension's
         validity columns (a 6M-row lineitem feed with every column cost seconds to read)."""
-        rules = fact_rules(spec)
+        rules = FactRules.of(spec)
         lookup = rules.dimension
         wanted = [lookup.surrogate_key, lookup.business_key, START_DATE, END_DATE, IS_INFERRED]
         present = {name for name, _ in engine.table_columns(lookup.table)}

@@ -8,6 +8,7 @@ from lakehouse.core.change_feed import COMMIT_VERSION
 from lakehouse.core.dialects import Dialect
 from lakehouse.core.hashing import hash_expression
 from lakehouse.core.merge_plan import MergePlan
+from lakehouse.kinds.scd1.options import Scd1Options
 from lakehouse.spec.model import (
     DATE_ADDED,
     HASH_VALUE,
@@ -77,10 +78,10 @@ def changed_rows_sql(dialect: Dialect, spec: TableSpec, batch_view: str, target_
     condition = f"t.{q(spec.keys[0])} IS NULL OR {dialect.is_distinct('t.' + q(HASH_VALUE), 's.' + q(HASH_VALUE))}"
     if spec.sequence_by:
         seq = q(spec.sequence_by)
-        # An undated stored row counts as of options['undated_effective_time'] when given (the landing's
+        # An undated stored row counts as of the options' undated_effective_time when given (the landing's
         # initial load), so a change stamped before it is late and ignored; else any dated change wins.
-        undated = spec.options.get("undated_effective_time")
-        stored = f"coalesce(t.{seq}, {dialect.cast(dialect.literal(str(undated)), 'timestamp')})" if undated else f"t.{seq}"
+        undated = Scd1Options.of(spec).undated_effective_time
+        stored = f"coalesce(t.{seq}, {dialect.cast(dialect.literal(undated), 'timestamp')})" if undated else f"t.{seq}"
         condition = f"({condition}) AND ({stored} IS NULL OR s.{seq} IS NULL OR s.{seq} >= {stored})"
     return f"SELECT s.* FROM {batch_view} s LEFT JOIN {target_view} t ON {join} WHERE {condition}"
 

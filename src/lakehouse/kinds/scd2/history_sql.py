@@ -5,7 +5,7 @@ sequence_by column a change can arrive after a newer one, so here the new events
 on one timeline with its stored versions and every validity interval is derived again:
 - the timeline is ordered by effective time; a row without one (a source or file that has no such
   column, like the initial TPC-H load) sorts as of the low date, before every dated change, and
-  rows on the same time keep their arrival order (options['undated_effective_time'] sorts undated
+  rows on the same time keep their arrival order (Scd2Options.undated_effective_time sorts undated
   rows at that time instead, for a source that says when its undated load took effect). A version
   starts at its effective time, or at its processing time (date_added) when it has none:
   processing time stays the default;
@@ -29,8 +29,8 @@ from lakehouse.core.dialects import Dialect
 from lakehouse.core.hashing import hash_expression
 from lakehouse.core.merge_plan import MergePlan
 from lakehouse.kinds.scd1.sql import tracked_columns
+from lakehouse.kinds.scd2.options import Scd2Options
 from lakehouse.kinds.scd2.sql import TARGET_ID
-from lakehouse.spec.fact import DEFAULT_LOW_DATE
 from lakehouse.spec.model import (
     END_DATE,
     HASH_VALUE,
@@ -49,20 +49,20 @@ ARRIVAL = "__arrival"
 # TRUE on a merge row that is a stored version: its attributes are the stored ones, so a MERGE can
 # keep the target's values and the batch need not read them (see merge_plan's kept_columns).
 FROM_STORED = "__from_stored"
-UNDATED_EFFECTIVE_TIME = "undated_effective_time"
 # The columns that tell arrival order in a bronze change feed, most significant first.
 ARRIVAL_COLUMNS = (COMMIT_VERSION, SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW)
 
 
 def low_date(spec: TableSpec) -> str:
-    return str(spec.options.get("low_date", DEFAULT_LOW_DATE))
+    return Scd2Options.of(spec).low_date
 
 
 def undated_order_sql(dialect: Dialect, spec: TableSpec) -> str:
-    """Where a row without effective time sorts: at options['undated_effective_time'] when the source
+    """Where a row without effective time sorts: at the options' undated_effective_time when the source
     says when its undated rows took effect (the landing's initial load), else at the low date."""
-    undated = spec.options.get(UNDATED_EFFECTIVE_TIME) or low_date(spec)
-    return dialect.cast(dialect.literal(str(undated)), "timestamp")
+    options = Scd2Options.of(spec)
+    undated = options.undated_effective_time or options.low_date
+    return dialect.cast(dialect.literal(undated), "timestamp")
 
 
 def history_columns(spec: TableSpec, business: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:

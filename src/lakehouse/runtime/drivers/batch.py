@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakehouse.core.checkpoints import CheckpointLog, PlannedBatch
-from lakehouse.core.errors import InputFileError, LakehouseError, SchemaEvolutionError
+from lakehouse.core.errors import LakehouseError
 from lakehouse.core.faults import crashpoint
 from lakehouse.core.storage import FileInfo
 from lakehouse.engines.base import Transaction
@@ -24,14 +24,13 @@ from lakehouse.kinds.base import BatchResult, app_id
 from lakehouse.kinds.registry import STRATEGIES
 from lakehouse.runtime import fact_inputs
 from lakehouse.sources import ledger
-from lakehouse.sources.csv.arrow_reader import conform, read_csv_text
-from lakehouse.sources.schema import StoredSchema, check_header, evolve, infer_schema
+from lakehouse.sources.bronze_rules import read_batch
+from lakehouse.sources.registry import arrow_reader
 from lakehouse.sources.schema_store import SchemaStore
-from lakehouse.spec.model import EvolutionMode, Kind, TableSpec
+from lakehouse.spec.model import Kind, TableSpec
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
-SCHEMA_SAMPLE_ROWS = 10_000
 
 
 class BatchDriver:
@@ -120,105 +119,35 @@ class BatchDriver:
     def _ingest(self, spec: TableSpec, log_: CheckpointLog, planned: PlannedBatch) -> BatchResult:
         source = spec.source
         assert source is not None
-        files = planned.payload["files"]
+        entries = {entry["uri"]: entry for entry in planned.payload["files"]}
         if self.engine.already_committed(spec.ref, Transaction(app_id(spec), planned.batch_id)):
             # The batch landed before a crash: its outcomes/N is already written; do not read the files again.
             result = BatchResult(str(spec.ref), planned.batch_id, skipped_as_replay=True)
-            result.details["files"] = len(files)
+            result.details["files"] = len(entries)
             return result
         schemas = SchemaStore(log_)
-        stored = schemas.latest()
-        raw_parts: list[pa.Table] = []
-        notes: list[str] = []
-        outcomes: list[ledger.FileRecord] = []
-        for index, entry in enumerate(files, start=1):
-            info = FileInfo.from_entry(entry)
-            if len(files) > 20 and index % 20 == 0:
-                self.progress(f"{spec.ref}: read {index}/{len(files)} files")
-
-            def outcome(status: str, reason: str = "", info: FileInfo = info, modified: str = entry["modified"]) -> None:
-                outcomes.append(ledger.FileRecord(info.uri, info.size, modified, planned.batch_id, status, reason))
-
-            changed = self._changed_since_listing(info)
-            try:
-                data = None if changed else self.storage.read_bytes(info.uri)
-                if data is not None and len(data) != info.size:
-                    changed = f"its size changed from {info.size} to {len(data)} bytes while it was read"
-                if changed:
-                    notes.append(f"{info.uri}: deferred, {changed}; it is read again on the next run "
-                                 "(writers should write to a temporary name starting with '.' or '_' and rename)")
-                    outcome(ledger.DEFERRED, changed)
-                    continue
-                raw = read_csv_text(info, data, source.delimiter)
-                if raw is not None:
-                    check_header(raw.header, info.uri)
-            except (InputFileError, SchemaEvolutionError) as exc:
-                reason = exc.message + (f" ({exc.hint})" if exc.hint else "")
-                notes.append(f"QUARANTINED {reason}")
-                outcome(ledger.FAILED, reason)
-                continue
-            if raw is None:
-                notes.append(f"{info.uri}: empty file, nothing to ingest")
-                outcome(ledger.EMPTY)
-                continue
-            if stored is None and raw.rows.num_rows == 0:
-                notes.append(f"{info.uri}: header only, no rows; the schema is inferred from a file with rows")
-                outcome(ledger.EMPTY)
-                continue
-            outcome(ledger.INGESTED)
-            sample = _sample_rows(raw.rows, raw.header)
-            if stored is None:
-                stored = StoredSchema(0, infer_schema(raw.header, sample, source.schema_hints),
-                                      reason="inferred from the first file", source_file=info.uri)
-                schemas.save(stored)
-                self.progress(f"{spec.ref}: schema inferred from {info.name} and stored (v0)")
-            else:
-                next_schema = evolve(stored, raw.header, sample, source.schema_hints, source.evolution_mode,
-                                     info.uri)
-                if next_schema is not None:
-                    schemas.save(next_schema)
-                    stored = next_schema
-                    self.progress(f"{spec.ref}: schema evolved to v{stored.version} ({stored.reason})")
-            notes.extend(f"{info.uri}: {note}" for note in raw.notes)
-            raw_parts.append(raw)
+        batch = read_batch(arrow_reader(source, self.storage), [FileInfo.from_entry(e) for e in entries.values()],
+                           source, schemas.latest(), schemas.save, lambda message: self.progress(f"{spec.ref}: {message}"))
         # Written before the Delta commit, so a crash after it leaves the record of what landed.
-        ledger.write_outcomes(log_, planned.batch_id, outcomes)
-        failed = [r.uri for r in outcomes if r.status == ledger.FAILED]
-        deferred = [r.uri for r in outcomes if r.status == ledger.DEFERRED]
-        if stored is None or not raw_parts:
+        ledger.write_outcomes(log_, planned.batch_id, [
+            ledger.FileRecord(o.uri, entries[o.uri]["size"], entries[o.uri]["modified"], planned.batch_id, o.status,
+                              o.reason)
+            for o in batch.outcomes
+        ])
+        details: dict[str, object] = {"files": len(entries)}
+        if batch.raw is None or batch.schema is None:
             result = BatchResult(str(spec.ref), planned.batch_id)
-            result.details.update({"files": len(files), "notes": notes, "failed_files": failed,
-                                   "deferred_files": deferred})
-            for note in notes:
-                self.progress(f"{spec.ref}: {note}")
-            return result
-        # In rescue mode, columns the stored schema lacks are kept only to go into _rescued_data.
-        rescue_unknown = source.evolution_mode is EvolutionMode.RESCUE
-        extras: list[str] = []
-        tables = []
-        for raw in raw_parts:
-            table, file_extras = conform(raw, stored.names, keep_extra=rescue_unknown)
-            tables.append(table)
-            extras += [name for name in file_extras if name not in extras]
-        combined = pa.concat_tables(tables, promote_options="default")
-        result = STRATEGIES[Kind.APPEND_INGEST].process_batch(
-            self.engine, spec, combined, stored.columns, extras, planned.batch_id, evolve_schema=True
-        )
-        result.details.update({"files": len(files), "schema_version": stored.version, "notes": notes,
-                               "failed_files": failed, "deferred_files": deferred})
-        for note in notes:
+        else:
+            result = STRATEGIES[Kind.APPEND_INGEST].process_batch(
+                self.engine, spec, batch.raw, batch.schema.columns, batch.extra_columns, planned.batch_id,
+                evolve_schema=True,
+            )
+            details["schema_version"] = batch.schema.version
+        result.details.update({**details, "notes": batch.notes, "failed_files": batch.failed_files,
+                               "deferred_files": batch.deferred_files})
+        for note in batch.notes:
             self.progress(f"{spec.ref}: {note}")
         return result
-
-    def _changed_since_listing(self, info: FileInfo) -> str:
-        """Why the file differs from what the plan listed ('' when it does not), so it is never half-read."""
-        current = self.storage.file_info(info.uri)
-        if current is None:
-            return "it was deleted after it was listed"
-        if current.size != info.size or current.modified != info.modified:
-            return (f"it changed after it was listed (size {info.size} -> {current.size}, "
-                    f"modified {info.modified.isoformat()} -> {current.modified.isoformat()})")
-        return ""
 
     def _from_upstream(self, spec: TableSpec, planned: PlannedBatch) -> BatchResult:
         upstream = spec.upstream[0]
@@ -247,9 +176,3 @@ def _inserts_only(engine: EmbeddedEngine, changes: pa.Table) -> pa.Table:
     if pc.all(is_insert).as_py() is not False:
         return changes
     return engine.sql(f"SELECT * FROM c WHERE {engine.dialect.quote('_change_type')} = 'insert'", {"c": changes})
-
-
-def _sample_rows(rows: pa.Table, header: list[str]) -> list[list[str | None]]:
-    sample = rows.slice(0, SCHEMA_SAMPLE_ROWS)
-    columns = [sample.column(name).to_pylist() for name in header]
-    return [list(values) for values in zip(*columns)] if columns else []

@@ -1,8 +1,9 @@
 """The Spark driver: one Structured Streaming query per flow, foreachBatch into the shared strategies.
 
 - bronze: a binaryFile stream lists landed files (no content is read) and keeps the exactly-once
-  record of which files were taken; foreachBatch reads them with SparkCsvReader, applies the stored
-  schema (inferred once, evolved by mode) and runs AppendIngest. On Databricks, Auto Loader instead.
+  record of which files were taken; foreachBatch reads them with the source format's reader
+  (sources.registry) by the bronze rules (sources.bronze_rules: the stored schema inferred once,
+  evolved by mode) and runs AppendIngest. On Databricks, Auto Loader instead.
 - silver: bronze's change feed (a plain Delta stream when bronze has none) -> Scd1Upsert.
 - gold dimension: its upstream's change feed -> Scd2FromChanges (gold.dim_customer reads bronze's feed:
   with effective time every event is needed, see docs/sales.md).
@@ -32,13 +33,10 @@ from lakehouse.engines.spark.session import spark_location
 from lakehouse.kinds.base import BatchResult, app_id, now_iso, table_properties
 from lakehouse.kinds.registry import STRATEGIES
 from lakehouse.runtime import fact_inputs
-from lakehouse.sources.csv.spark_reader import (
-    BINARY_FILE_SCHEMA,
-    SparkCsvReader,
-    landed_files,
-    read_batch,
-)
+from lakehouse.sources.bronze_rules import read_batch
+from lakehouse.sources.registry import spark_reader
 from lakehouse.sources.schema_store import SchemaStore
+from lakehouse.sources.spark_files import BINARY_FILE_SCHEMA, landed_files
 from lakehouse.spec.model import (
     DATE_ADDED,
     SOURCE_FILE_MODIFIED,
@@ -180,7 +178,7 @@ class SparkDriver:
         listed = {info.uri: info for info in self.storage.list_files(self.settings.landing_uri(source.folder))}
         files = landed_files(batch.collect(), listed)
         schemas = self.schema_store(spec)
-        raw = read_batch(SparkCsvReader(self.engine.spark, source.delimiter), files, source, schemas.latest(),
+        raw = read_batch(spark_reader(source, self.engine.spark), files, source, schemas.latest(),
                          schemas.save, lambda message: self.progress(f"{spec.ref}: {message}"))
         for note in raw.notes:
             self.progress(f"{spec.ref}: {note}")

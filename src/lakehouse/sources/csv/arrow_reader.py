@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -18,8 +19,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from lakehouse.core.errors import InputFileError
-from lakehouse.core.storage import FileInfo
-from lakehouse.sources.base import MALFORMED_RECORD
+from lakehouse.core.storage import FileInfo, Storage
+from lakehouse.sources.base import MALFORMED_RECORD, SCHEMA_SAMPLE_ROWS, read_unchanged
 from lakehouse.sources.schema import check_header
 from lakehouse.spec.model import SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW
 
@@ -37,6 +38,34 @@ class RawFile:
     rows: pa.Table
     malformed: int = 0
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def uri(self) -> str:
+        return self.info.uri
+
+    def sample_rows(self) -> list[list[str | None]]:
+        """The first rows, malformed ones included (their values NULL), as lists in header order."""
+        sample = self.rows.slice(0, SCHEMA_SAMPLE_ROWS)
+        columns = [sample.column(name).to_pylist() for name in self.header]
+        return [list(values) for values in zip(*columns, strict=True)] if columns else []
+
+    def raw_rows(self, schema_names: Sequence[str], extra_columns: Sequence[str]) -> pa.Table:
+        return conform(self, schema_names, extra_columns)
+
+
+class ArrowCsvReader:
+    """sources.base.LandingReader for CSV into Arrow tables, for batch engines (FileInfo as planned)."""
+
+    def __init__(self, storage: Storage, delimiter: str = ",") -> None:
+        self.storage = storage
+        self.delimiter = delimiter
+
+    def open(self, file: FileInfo) -> RawFile | None:
+        return read_csv_text(file, read_unchanged(self.storage, file), self.delimiter)
+
+    def combine(self, parts: Sequence[pa.Table]) -> pa.Table:
+        # Promoted: in rescue mode files bring different extra columns; a file without one gets NULLs.
+        return pa.concat_tables(parts, promote_options="default")
 
 
 def read_header(data: bytes, delimiter: str) -> list[str]:
@@ -239,17 +268,15 @@ def _with_lineage(
     )
 
 
-def conform(raw: RawFile, schema_names: list[str], keep_extra: bool) -> tuple[pa.Table, list[str]]:
-    """Line `raw` up with the stored schema: missing columns NULL, extra ones kept only to rescue them."""
+def conform(raw: RawFile, schema_names: Sequence[str], extra_columns: Sequence[str] = ()) -> pa.Table:
+    """Line `raw` up with the stored schema: missing columns NULL, `extra_columns` kept only to rescue them."""
     rows = raw.rows
     count = rows.num_rows
-    extra = [name for name in raw.header if name not in schema_names]
     columns = {}
     for name in schema_names:
         columns[name] = rows.column(name) if name in raw.header else pa.nulls(count, pa.string())
-    if keep_extra:
-        for name in extra:
-            columns[name] = rows.column(name)
+    for name in extra_columns:
+        columns[name] = rows.column(name)
     for name in (SOURCE_FILENAME, SOURCE_FILE_MODIFIED, SOURCE_ROW, MALFORMED_RECORD):
         columns[name] = rows.column(name)
-    return pa.table(columns), (extra if keep_extra else [])
+    return pa.table(columns)

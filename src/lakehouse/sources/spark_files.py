@@ -1,0 +1,50 @@
+"""Landed files as Spark's file stream lists them, whatever their format.
+
+The bronze stream lists files with the binaryFile source (BINARY_FILE_SCHEMA, no content read) and
+keeps the exactly-once record of which files each batch took; the format's reader then reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from lakehouse.core.storage import FileInfo
+from lakehouse.engines.spark.session import location_from_spark
+
+# The discovery stream lists files and reads no content (binaryFile reads content only when selected).
+BINARY_FILE_SCHEMA = "path STRING, modificationTime TIMESTAMP, length BIGINT, content BINARY"
+_GLOB_CHARACTERS = "\\*?[]{}"
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    uri: str  # our location form: the lineage value, and what Storage opens
+    spark_path: str  # as Spark reads it
+    modified: datetime
+    size: int
+
+
+def glob_escaped(path: str) -> str:
+    """Spark's DataFrameReader expands globs; a landed file's name is taken literally."""
+    return "".join("\\" + ch if ch in _GLOB_CHARACTERS else ch for ch in path)
+
+
+def landed_files(rows: Sequence[Any], listed: dict[str, FileInfo] | None = None) -> list[LandedFile]:
+    """The discovery stream's rows (path, modificationTime, length) in landing order.
+
+    `listed` (our storage's listing) supplies the modification time at the precision the embedded
+    engine sees; Hadoop's file status keeps only milliseconds.
+    """
+    files = []
+    for row in rows:
+        uri = location_from_spark(row["path"])
+        modified = row["modificationTime"]
+        if modified.tzinfo is None:
+            modified = modified.replace(tzinfo=UTC)
+        if listed and uri in listed:
+            modified = listed[uri].modified
+        files.append(LandedFile(uri=uri, spark_path=row["path"], modified=modified, size=int(row["length"])))
+    return sorted(files, key=lambda f: (f.modified, f.uri))
