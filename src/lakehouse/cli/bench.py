@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from lakehouse.cli.context import pass_context
+from lakehouse.cli.context import LakehouseContext, pass_context
 
 
 def _shares(text: str) -> tuple[float, ...]:
@@ -44,7 +44,9 @@ def _shares(text: str) -> tuple[float, ...]:
 @click.option("--output", type=click.Path(path_type=Path), default=None,
               help="Write <output>.json and <output>.md (default: <workdir>/results).")
 @pass_context
-def bench(obj, scale, workdir, shares, compare_scale, memory_scale, memory_batch_files, memory_tables, memory_max_rounds, file_mb, render_from, output) -> None:
+def bench(obj: LakehouseContext, scale: float, workdir: Path, shares: str, compare_scale: float, memory_scale: float,
+          memory_batch_files: int, memory_tables: str, memory_max_rounds: int, file_mb: int, render_from: Path | None,
+          output: Path | None) -> None:
     """Measure the pipeline: full load vs a DuckDB floor, incremental batches, memory."""
     from lakehouse.bench import BenchOptions, render_markdown, run_bench
 

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+from lakehouse.cli.context import LakehouseContext
+
+if TYPE_CHECKING:
+    from lakehouse.catalog.base import Catalog
+    from lakehouse.catalog.spec import CatalogSpec
 
 _SPEC_OPTION = click.option(
     "--spec", "spec_dir", type=click.Path(file_okay=False), default=None,
@@ -13,7 +20,7 @@ _SPEC_OPTION = click.option(
 )
 
 
-def _catalog_and_spec(ctx, spec_dir):
+def _catalog_and_spec(ctx: LakehouseContext, spec_dir: str | None) -> tuple[Catalog, CatalogSpec]:
     from lakehouse.catalog.spec import load_catalog_spec
 
     return ctx.catalog, load_catalog_spec(spec_dir)
@@ -27,7 +34,7 @@ def catalog_group() -> None:
 @catalog_group.command("apply")
 @_SPEC_OPTION
 @click.pass_obj
-def catalog_apply(ctx, spec_dir) -> None:
+def catalog_apply(ctx: LakehouseContext, spec_dir: str | None) -> None:
     """Create or alter schemas and register existing Delta tables so they match the spec."""
     from lakehouse.catalog import sync
 
@@ -44,7 +51,7 @@ def catalog_apply(ctx, spec_dir) -> None:
 
 @catalog_group.command("show")
 @click.pass_obj
-def catalog_show(ctx) -> None:
+def catalog_show(ctx: LakehouseContext) -> None:
     """Print the schemas and tables registered in the catalog."""
     catalog = ctx.catalog
     if ctx.as_json:
@@ -56,7 +63,7 @@ def catalog_show(ctx) -> None:
 @catalog_group.command("drift")
 @_SPEC_OPTION
 @click.pass_obj
-def catalog_drift(ctx, spec_dir) -> None:
+def catalog_drift(ctx: LakehouseContext, spec_dir: str | None) -> None:
     """Report where the catalog and the spec disagree; exit 1 on drift."""
     from lakehouse.catalog import sync
 
@@ -99,7 +106,7 @@ def metastore_group() -> None:
 @click.option("--timeout", "timeout_seconds", type=float, default=180.0, show_default=True,
               help="Seconds to wait for the port to answer.")
 @click.pass_obj
-def metastore_start(ctx, state_dir, port, timeout_seconds) -> None:
+def metastore_start(ctx: LakehouseContext, state_dir: str | None, port: int, timeout_seconds: float) -> None:
     """Start the metastore in the background and print its thrift:// URI."""
     from lakehouse.catalog.metastore_server import start_metastore
 
@@ -112,7 +119,7 @@ def metastore_start(ctx, state_dir, port, timeout_seconds) -> None:
 @metastore_group.command("stop")
 @_STATE_OPTION
 @click.pass_obj
-def metastore_stop(ctx, state_dir) -> None:
+def metastore_stop(ctx: LakehouseContext, state_dir: str | None) -> None:
     """Stop the metastore (nothing to do if it is not running)."""
     from lakehouse.catalog.metastore_server import stop_metastore
 
@@ -123,7 +130,7 @@ def metastore_stop(ctx, state_dir) -> None:
 @metastore_group.command("status")
 @_STATE_OPTION
 @click.pass_obj
-def metastore_status_command(ctx, state_dir) -> None:
+def metastore_status_command(ctx: LakehouseContext, state_dir: str | None) -> None:
     """Print whether the metastore runs; exit 1 when it does not."""
     from lakehouse.catalog.metastore_server import default_state_dir, metastore_status
 
@@ -139,4 +146,4 @@ def metastore_status_command(ctx, state_dir) -> None:
         sys.exit(1)
 
 
-COMMANDS: list = [catalog_group, metastore_group]
+COMMANDS: list[click.Command] = [catalog_group, metastore_group]

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from lakehouse.core.config import Settings
+
+if TYPE_CHECKING:
+    from lakehouse.catalog.base import Catalog
+    from lakehouse.core.storage import Storage
 
 
 class LakehouseContext:
@@ -17,11 +21,11 @@ class LakehouseContext:
         self.settings = settings
         self.debug = debug
         self.as_json = as_json
-        self._storage = None
-        self._catalog = None
+        self._storage: Storage | None = None
+        self._catalog: Catalog | None = None
 
     @property
-    def storage(self):
+    def storage(self) -> Storage:
         if self._storage is None:
             from lakehouse.core.storage import Storage
 
@@ -29,7 +33,7 @@ class LakehouseContext:
         return self._storage
 
     @property
-    def catalog(self):
+    def catalog(self) -> Catalog:
         if self._catalog is None:
             from lakehouse.catalog import open_catalog
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from lakehouse.cli.context import LakehouseContext
 
 DEFAULT_WORKDIR = "data/tpch"
+F = TypeVar("F", bound=Callable[..., Any])
 
 workdir_option = click.option(
     "--workdir",
@@ -20,7 +23,7 @@ workdir_option = click.option(
 )
 
 
-def tables_option(default: tuple[str, ...] | None):
+def tables_option(default: tuple[str, ...] | None) -> Callable[[F], F]:
     return click.option(
         "--tables",
         "-t",
@@ -47,13 +50,14 @@ def generate_command(ctx: LakehouseContext, scale: float, tables: tuple[str, ...
 
     started = time.monotonic()
     paths = generate_tpch(scale, workdir, tables or DEFAULT_TABLES, progress=ctx.progress)
+    files = {table: str(path) for table, path in paths.items()}
     payload = {
         "scale": scale,
         "workdir": str(workdir),
-        "files": {table: str(path) for table, path in paths.items()},
+        "files": files,
         "seconds": round(time.monotonic() - started, 3),
     }
-    ctx.emit(payload, "\n".join(f"{table}: {path}" for table, path in payload["files"].items()))
+    ctx.emit(payload, "\n".join(f"{table}: {path}" for table, path in files.items()))
 
 
 def _generated_tables(workdir: Path, tables: tuple[str, ...]) -> tuple[str, ...]:
@@ -80,7 +84,7 @@ def chunk_command(ctx: LakehouseContext, chunks: int, tables: tuple[str, ...], w
     """Split <workdir>/<table>.csv into <workdir>/chunks/<table>/<table>_0001.csv ..."""
     from lakehouse.landing import chunk_csv
 
-    result = {}
+    result: dict[str, list[str]] = {}
     for table in _generated_tables(workdir, tables):
         paths = chunk_csv(workdir / f"{table}.csv", chunks, workdir / "chunks" / table, table, progress=ctx.progress)
         result[table] = [str(p) for p in paths]
@@ -167,13 +171,14 @@ def changes_command(ctx: LakehouseContext, table: str, share: float, new: int, r
     )
     payload = batch.to_dict()
     if land:
-        payload["landed"] = land_files(ctx.storage, [batch.path], ctx.settings.landing, table, progress=ctx.progress)
+        landed = land_files(ctx.storage, [batch.path], ctx.settings.landing, table, progress=ctx.progress)
+        payload["landed"] = landed
     text = (
         f"batch {batch.batch} (seed {batch.seed}): {batch.rows} rows = {batch.changed} changed, "
         f"{batch.out_of_order} out of order, {batch.new} new, {batch.resent} re-sent, {batch.duplicates} duplicates\n"
-        + (f"landed {payload['landed'][0]}" if land else f"written {batch.path} (not landed)")
+        + (f"landed {landed[0]}" if land else f"written {batch.path} (not landed)")
     )
     ctx.emit(payload, text)
 
 
-COMMANDS: list = [landing]
+COMMANDS: list[click.Command] = [landing]

@@ -22,7 +22,8 @@ from lakehouse.core.errors import LakehouseError
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.version_option(package_name="local-lakehouse")
 @click.pass_context
-def cli(ctx: click.Context, landing, warehouse, catalog_uri, engine, as_json, debug) -> None:
+def cli(ctx: click.Context, landing: str | None, warehouse: str | None, catalog_uri: str | None, engine: str | None,
+        as_json: bool, debug: bool) -> None:
     """Databricks-style medallion pipelines on delta-rs + DuckDB or Spark."""
     settings = Settings.load(landing=landing, warehouse=warehouse, catalog=catalog_uri, engine=engine)
     ctx.obj = LakehouseContext(settings, debug=debug, as_json=as_json)
@@ -52,7 +53,9 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"error: {exc.message}", err=True)
         if exc.hint:
             click.echo(f"  hint: {exc.hint}", err=True)
-        sys.exit(2 if not getattr(exc, "exit_code", None) else exc.exit_code)
+        # An error may carry its own exit status (quarantined files: 3); getattr because
+        # core.errors does not declare the attribute.
+        sys.exit(getattr(exc, "exit_code", None) or 2)
 
 
 def console_main() -> None:

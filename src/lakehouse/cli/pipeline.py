@@ -3,38 +3,52 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import click
 
+from lakehouse.cli.context import LakehouseContext
 from lakehouse.core.errors import ValidationFailed
 
+if TYPE_CHECKING:
+    from lakehouse.ops.inspection import Inspector
+    from lakehouse.runtime.runner import Runner
+    from lakehouse.spec.model import Pipeline
 
-def _runner(ctx):
+
+class ViolationsFound(ValidationFailed):
+    """`lakehouse validate` exits 1 on violations, apart from the 2 of a command that could not run."""
+
+    exit_code = 1
+
+
+def _runner(ctx: LakehouseContext) -> Runner:
     from lakehouse.runtime.runner import Runner
 
     return Runner(ctx.settings, ctx.storage, catalog=ctx.catalog, progress=ctx.progress)
 
 
-def _inspector(ctx):
+def _inspector(ctx: LakehouseContext) -> Inspector:
     from lakehouse.ops.inspection import Inspector
 
     return Inspector(ctx.settings, ctx.storage)
 
 
-def _pipeline(name: str):
+def _pipeline(name: str) -> Pipeline:
     from lakehouse.spec import get_pipeline
 
     return get_pipeline(name)
 
 
-def _format_table(rows: list[dict], columns: list[str]) -> str:
+def _format_table(rows: Sequence[Mapping[str, object]], columns: list[str]) -> str:
     widths = {c: max(len(c), *(len(_cell(r.get(c))) for r in rows)) if rows else len(c) for c in columns}
     lines = ["  ".join(c.ljust(widths[c]) for c in columns)]
     lines += ["  ".join(_cell(r.get(c)).ljust(widths[c]) for c in columns) for r in rows]
     return "\n".join(lines)
 
 
-def _cell(value) -> str:
+def _cell(value: object) -> str:
     if value is None:
         return "-"
     if isinstance(value, dict):
@@ -48,7 +62,7 @@ def _cell(value) -> str:
 @click.option("--watch", is_flag=True, help="Keep polling for new input until interrupted.")
 @click.option("--interval", default=10.0, show_default=True, help="Seconds between polls with --watch.")
 @click.pass_obj
-def run(ctx, pipeline_name: str, only: str | None, watch: bool, interval: float) -> None:
+def run(ctx: LakehouseContext, pipeline_name: str, only: str | None, watch: bool, interval: float) -> None:
     """Process everything available, then exit (or keep polling with --watch)."""
     pipeline = _pipeline(pipeline_name)
     runner = _runner(ctx)
@@ -67,7 +81,7 @@ def run(ctx, pipeline_name: str, only: str | None, watch: bool, interval: float)
         time.sleep(interval)
 
 
-def _fail_on_quarantined_files(ctx, pipeline) -> None:
+def _fail_on_quarantined_files(ctx: LakehouseContext, pipeline: Pipeline) -> None:
     """Every other file is ingested, but the run exits 3 while a landed file stays quarantined."""
     from lakehouse.sources import ledger
 
@@ -81,7 +95,7 @@ def _fail_on_quarantined_files(ctx, pipeline) -> None:
 @click.option("--table", help="Reset this table (and everything fed from it) instead of the whole pipeline.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
-def reset(ctx, pipeline_name: str, table: str | None, yes: bool) -> None:
+def reset(ctx: LakehouseContext, pipeline_name: str, table: str | None, yes: bool) -> None:
     """Drop tables and their checkpoints, like the source project's reset notebook. Landing files stay."""
     pipeline = _pipeline(pipeline_name)
     target = table or f"every table of pipeline '{pipeline.name}'"
@@ -94,7 +108,7 @@ def reset(ctx, pipeline_name: str, table: str | None, yes: bool) -> None:
 @click.command()
 @click.option("--pipeline", "pipeline_name", default="customer", show_default=True)
 @click.pass_obj
-def status(ctx, pipeline_name: str) -> None:
+def status(ctx: LakehouseContext, pipeline_name: str) -> None:
     """Per table: version, rows, last batch, pending input, the engine whose checkpoints it has."""
     rows = _inspector(ctx).status(_pipeline(pipeline_name))
     for row in rows:
@@ -113,7 +127,7 @@ def status(ctx, pipeline_name: str) -> None:
 @click.command()
 @click.option("--pipeline", "pipeline_name", default="customer", show_default=True)
 @click.pass_obj
-def validate(ctx, pipeline_name: str) -> None:
+def validate(ctx: LakehouseContext, pipeline_name: str) -> None:
     """Check the invariants; exit 1 on any violation."""
     checked, violations = _inspector(ctx).validate(_pipeline(pipeline_name))
     payload = {"checked": checked, "violations": [v.__dict__ for v in violations]}
@@ -123,9 +137,7 @@ def validate(ctx, pipeline_name: str) -> None:
     text = "\n".join(lines)
     ctx.emit(payload, text)
     if violations:
-        error = ValidationFailed(f"{len(violations)} invariant violation(s).", hint="see the lines above")
-        error.exit_code = 1
-        raise error
+        raise ViolationsFound(f"{len(violations)} invariant violation(s).", hint="see the lines above")
 
 
 @click.command()
@@ -134,7 +146,7 @@ def validate(ctx, pipeline_name: str) -> None:
 @click.option("--timestamp", help="Read the table as of this time (ISO 8601).")
 @click.option("--limit", default=20, show_default=True)
 @click.pass_obj
-def read(ctx, table: str, version: int | None, timestamp: str | None, limit: int) -> None:
+def read(ctx: LakehouseContext, table: str, version: int | None, timestamp: str | None, limit: int) -> None:
     """Show a table (schema.table), now or as of a version or timestamp."""
     data = _inspector(ctx).read(table, version=version, timestamp=timestamp)
     rows = data.slice(0, limit).to_pylist()
@@ -148,9 +160,9 @@ def read(ctx, table: str, version: int | None, timestamp: str | None, limit: int
               help="Time travel for one table in the query, e.g. --at silver.customer=3")
 @click.option("--limit", default=50, show_default=True)
 @click.pass_obj
-def sql(ctx, query: str, as_of: tuple[str, ...], limit: int) -> None:
+def sql(ctx: LakehouseContext, query: str, as_of: tuple[str, ...], limit: int) -> None:
     """Run DuckDB SQL over the tables, named schema.table."""
-    points = {}
+    points: dict[str, str] = {}
     for item in as_of:
         name, sep, point = item.partition("=")
         if not sep:
@@ -165,7 +177,7 @@ def sql(ctx, query: str, as_of: tuple[str, ...], limit: int) -> None:
 @click.argument("table")
 @click.option("--limit", default=10, show_default=True)
 @click.pass_obj
-def history(ctx, table: str, limit: int) -> None:
+def history(ctx: LakehouseContext, table: str, limit: int) -> None:
     """A table's Delta commits, newest first."""
     from lakehouse.spec.model import TableRef
 

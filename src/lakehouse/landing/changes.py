@@ -243,6 +243,18 @@ def _write_batch(path: Path, ordered: list[Entry], effective_time: bool) -> int:
     return write_csv_text(path, header, ([row[c] for c in columns] for _, row in ordered), CUSTOMER_QUOTED)
 
 
+def _keys_of(entries: list[Entry], kind: EntryKind) -> list[int]:
+    return sorted(_key(row) for k, row in entries if k == kind)
+
+
+def _advance_state(workdir: Path, state: TableState, entries: list[Entry], batch: int, last_time: datetime) -> None:
+    # Out-of-order rows and decoys do not become the latest version; re-sends change nothing.
+    state.replace([row for kind, row in entries if kind in ("changed", "new")])
+    state.batch = batch
+    state.last_time = last_time
+    save_state(workdir, state)
+
+
 def make_customer_changes(
     workdir: Path,
     *,
@@ -277,16 +289,7 @@ def make_customer_changes(
     last_time = _stamp_times(ordered, state.last_time + timedelta(days=1), rng)
     path = changes_dir(workdir) / batch_file_name("customer", batch_number)
     written = _write_batch(path, ordered, effective_time)
-
-    # Out-of-order rows and decoys do not become the latest version; re-sends change nothing.
-    state.replace([row for kind, row in entries if kind in ("changed", "new")])
-    state.batch = batch_number
-    state.last_time = last_time
-    save_state(workdir, state)
-
-    def keys_of(kind: EntryKind) -> list[int]:
-        return sorted(_key(row) for k, row in entries if k == kind)
-
+    _advance_state(workdir, state, entries, batch_number, last_time)
     return ChangeBatch(
         path=path,
         table="customer",
@@ -299,10 +302,10 @@ def make_customer_changes(
         duplicates=duplicates,
         out_of_order=counts.late,
         effective_time=effective_time,
-        changed_keys=keys_of("changed"),
+        changed_keys=_keys_of(entries, "changed"),
         new_keys=sorted(new_keys),
-        resent_keys=keys_of("resent"),
+        resent_keys=_keys_of(entries, "resent"),
         duplicate_keys=duplicate_keys,
-        out_of_order_keys=keys_of("out_of_order"),
+        out_of_order_keys=_keys_of(entries, "out_of_order"),
         changed_fields=dict(sorted(changed_fields.items())),
     )
