@@ -18,9 +18,11 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from lakehouse.core.config import Settings
 from lakehouse.core.errors import ConcurrentRunError
+from lakehouse.core.optional import require
 
 LEASE_SECONDS = 5 * 60
 HEARTBEAT_SECONDS = 60
@@ -92,72 +94,104 @@ def _local_lock(settings: Settings, name: str) -> Iterator[None]:
         handle.close()
 
 
-@contextmanager
-def _s3_lock(settings: Settings, name: str) -> Iterator[None]:
-    import boto3
-    from botocore.exceptions import ClientError
+def _error_code(exc: Exception) -> str | None:
+    """The S3 error code of a botocore ClientError."""
+    response: dict[str, Any] = getattr(exc, "response", {})
+    code = response.get("Error", {}).get("Code")
+    return None if code is None else str(code)
 
-    bucket, _, prefix = settings.warehouse[len("s3://"):].partition("/")
-    key = f"{prefix}/_locks/{name}.lock".lstrip("/")
-    client = boto3.client(
-        "s3",
-        endpoint_url=settings.s3.endpoint_url,
-        region_name=settings.s3.region,
-        aws_access_key_id=settings.s3.access_key_id,
-        aws_secret_access_key=settings.s3.secret_access_key,
-    )
-    token = uuid.uuid4().hex
 
-    def read_holder() -> dict[str, object] | None:
+class _S3Lock:
+    """The lock object s3://bucket/key: taken with a conditional put, renewed, released if still ours."""
+
+    def __init__(self, settings: Settings, name: str) -> None:
+        self.name = name
+        self.bucket, _, prefix = settings.warehouse[len("s3://"):].partition("/")
+        self.key = f"{prefix}/_locks/{name}.lock".lstrip("/")
+        self.token = uuid.uuid4().hex
+        # boto3 ships no type information: its client and errors are Any here.
+        self.client: Any = require("boto3").client(
+            "s3",
+            endpoint_url=settings.s3.endpoint_url,
+            region_name=settings.s3.region,
+            aws_access_key_id=settings.s3.access_key_id,
+            aws_secret_access_key=settings.s3.secret_access_key,
+        )
+        self.client_error: type[Exception] = require("botocore.exceptions").ClientError
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    def holder(self) -> dict[str, object] | None:
+        """Who holds the lock (None: nobody; {}: an object that is not ours to read)."""
         try:
-            return json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read())
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            text = self.client.get_object(Bucket=self.bucket, Key=self.key)["Body"].read()
+        except self.client_error as exc:
+            if _error_code(exc) in ("NoSuchKey", "404"):
                 return None
             raise
+        try:
+            found = json.loads(text)
         except ValueError:
             return {}
+        return found if isinstance(found, dict) else {}
 
-    for attempt in range(3):
-        try:
-            client.put_object(Bucket=bucket, Key=key, Body=json.dumps(_owner(token)).encode(), IfNoneMatch="*")
-            break
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "ConditionalRequestConflict"):
-                raise
-            holder = read_holder()
+    def acquire(self) -> None:
+        for attempt in range(3):
+            try:
+                self.client.put_object(Bucket=self.bucket, Key=self.key, Body=json.dumps(_owner(self.token)).encode(),
+                                       IfNoneMatch="*")
+                return
+            except self.client_error as exc:
+                if _error_code(exc) not in ("PreconditionFailed", "ConditionalRequestConflict"):
+                    raise
+            holder = self.holder()
             if holder is None:
                 continue  # released between our put and our read: try again
-            stale = float(holder.get("expires", 0)) < time.time() or _holder_is_dead(holder)
-            if attempt < 2 and stale:
-                client.delete_object(Bucket=bucket, Key=key)  # the holder crashed: take its lock over
+            if attempt < 2 and _is_stale(holder):
+                self.client.delete_object(Bucket=self.bucket, Key=self.key)  # the holder crashed: take its lock over
                 continue
             raise ConcurrentRunError(
-                f"Another run of pipeline '{name}' holds the lock s3://{bucket}/{key} "
+                f"Another run of pipeline '{self.name}' holds the lock {self.uri} "
                 f"(host {holder.get('host')}, pid {holder.get('pid')}, since {holder.get('since')}).",
                 hint="wait for it to finish and run again; nothing was changed by this run (a crashed run's lock "
                      f"is taken over when its process is gone, or {LEASE_SECONDS // 60} minutes after its last heartbeat)",
-            ) from None
-    else:
-        raise ConcurrentRunError(f"Could not take the lock s3://{bucket}/{key} for pipeline '{name}'.",
+            )
+        raise ConcurrentRunError(f"Could not take the lock {self.uri} for pipeline '{self.name}'.",
                                  hint="another run keeps taking it: wait for it to finish and run again")
-    stop = threading.Event()
 
-    def heartbeat() -> None:
+    def renew_until(self, stop: threading.Event) -> None:
+        """The heartbeat: extends the lease until `stop`, or until another run has taken the lock over."""
         while not stop.wait(HEARTBEAT_SECONDS):
-            holder = read_holder()
-            if not holder or holder.get("token") != token:
+            holder = self.holder()
+            if not holder or holder.get("token") != self.token:
                 return  # taken over: never overwrite another run's lock
             renewed = {**holder, "expires": time.time() + LEASE_SECONDS}
-            client.put_object(Bucket=bucket, Key=key, Body=json.dumps(renewed).encode())
+            self.client.put_object(Bucket=self.bucket, Key=self.key, Body=json.dumps(renewed).encode())
 
-    beat = threading.Thread(target=heartbeat, name=f"lock-heartbeat-{name}", daemon=True)
+    def release(self) -> None:
+        holder = self.holder()
+        if holder is not None and holder.get("token") == self.token:
+            self.client.delete_object(Bucket=self.bucket, Key=self.key)
+
+
+def _is_stale(holder: dict[str, object]) -> bool:
+    expires = holder.get("expires", 0)
+    lease_over = not isinstance(expires, int | float) or expires < time.time()
+    return lease_over or _holder_is_dead(holder)
+
+
+@contextmanager
+def _s3_lock(settings: Settings, name: str) -> Iterator[None]:
+    lock = _S3Lock(settings, name)
+    lock.acquire()
+    stop = threading.Event()
+    beat = threading.Thread(target=lock.renew_until, args=(stop,), name=f"lock-heartbeat-{name}", daemon=True)
     beat.start()
     try:
         yield
     finally:
         stop.set()
         beat.join(timeout=10)
-        holder = read_holder()
-        if holder is not None and holder.get("token") == token:
-            client.delete_object(Bucket=bucket, Key=key)
+        lock.release()
