@@ -1,10 +1,15 @@
-"""The one strategy per kind. A new kind is a folder under kinds/ and one line here."""
+"""The one strategy and the invariants per kind. A new kind is a folder under kinds/ and a line in each map."""
 
 from __future__ import annotations
 
+from lakehouse.kinds.append_ingest import invariants as append_ingest
 from lakehouse.kinds.append_ingest.strategy import AppendIngest
+from lakehouse.kinds.fact import invariants as fact
 from lakehouse.kinds.fact.strategy import FactBuild
+from lakehouse.kinds.invariants import Invariant
+from lakehouse.kinds.scd1 import invariants as scd1
 from lakehouse.kinds.scd1.strategy import Scd1Upsert
+from lakehouse.kinds.scd2 import invariants as scd2
 from lakehouse.kinds.scd2.strategy import Scd2FromChanges
 from lakehouse.spec.model import Kind
 
@@ -13,4 +18,12 @@ STRATEGIES = {
     Kind.SCD1_UPSERT: Scd1Upsert(),
     Kind.SCD2_FROM_CHANGES: Scd2FromChanges(),
     Kind.FACT: FactBuild(),
+}
+
+# What `lakehouse validate` checks of a table of each kind, in the order it reports them.
+INVARIANTS: dict[Kind, tuple[Invariant, ...]] = {
+    Kind.APPEND_INGEST: append_ingest.INVARIANTS,
+    Kind.SCD1_UPSERT: scd1.INVARIANTS,
+    Kind.SCD2_FROM_CHANGES: scd2.INVARIANTS,
+    Kind.FACT: fact.INVARIANTS,
 }
