@@ -24,6 +24,19 @@ def normalise_type(type_name: str) -> str:
     )
 
 
+# Type names the engines report that are not the DDL names specs and stored schemas use: Delta's
+# JSON names (delta-rs) and Spark's simpleString names. Narrow integers and floats read as the wider
+# type the ingest gives such values.
+_ENGINE_TYPE_NAMES = {"long": "bigint", "integer": "int", "short": "int", "byte": "int", "smallint": "int",
+                      "tinyint": "int", "float": "double", "timestamp_ntz": "timestamp"}
+
+
+def ddl_type_name(engine_type_name: str) -> str:
+    """The Spark DDL name of a column type an engine reports. Names that already are DDL names
+    (decimal(p,s), array<...>) pass unchanged: a table may hold types no spec declares."""
+    return _ENGINE_TYPE_NAMES.get(engine_type_name, engine_type_name)
+
+
 def decimal_precision_scale(type_name: str) -> tuple[int, int] | None:
     match = _DECIMAL.match(type_name)
     return (int(match.group(1)), int(match.group(2))) if match else None

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from lakehouse.core.change_feed import CHANGE_FEED_COLUMNS
+from lakehouse.core.config import Settings
 from lakehouse.core.dialects import Dialect
 from lakehouse.core.merge_plan import MergePlan
+from lakehouse.core.storage import Storage
 from lakehouse.spec.model import TableRef
 
 __all__ = ["CHANGE_FEED_COLUMNS", "Capabilities", "EngineAdapter", "Transaction", "duplicate_keys_sql"]
@@ -27,13 +29,22 @@ def duplicate_keys_sql(dialect: Dialect, key_columns: Sequence[str], source_view
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What an engine supports, so the runner and tests can ask instead of checking types."""
+    """What an engine can do, so the runtime asks instead of checking which engine it has.
+
+    - streaming: it plans its own micro-batches (runtime.drivers picks the streaming driver);
+    - change_data_feed: it writes and reads Delta change data feeds (silver and gold are built from
+      their upstream's feed);
+    - app_transactions: it commits with Delta app transactions and finds them again, which makes
+      every batch exactly-once (a replayed batch is recognised);
+    - time_travel: it reads a table as of a version (a fact batch reads its inputs as planned).
+    runtime.requirements refuses a table whose spec needs what the engine lacks. Surrogate keys need
+    no flag: the single writer of a dimension assigns them on every engine.
+    """
 
     streaming: bool
     change_data_feed: bool
     app_transactions: bool
-    identity_columns: bool
-    time_travel: bool = True
+    time_travel: bool
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,11 @@ class EngineAdapter(abc.ABC):
     name: str
     dialect: Dialect
     capabilities: Capabilities
+
+    def __init__(self, settings: Settings, storage: Storage | None = None) -> None:
+        """engines.registry makes every engine from the settings and the runtime's storage."""
+        self.settings = settings
+        self.storage = storage or Storage(settings.s3)
 
     @abc.abstractmethod
     def table_version(self, ref: TableRef) -> int | None:

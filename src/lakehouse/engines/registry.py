@@ -19,14 +19,18 @@ ENGINES: dict[str, str] = {
 }
 
 
-def make_engine(settings: Settings, storage: Storage) -> EngineAdapter:
-    target = ENGINES.get(settings.engine)
+def engine_class(name: str) -> type[EngineAdapter]:
+    """The engine class `--engine name` makes, imported now."""
+    target = ENGINES.get(name)
     if target is None:
         raise ConfigError(
-            f"Unknown engine '{settings.engine}'.",
+            f"Unknown engine '{name}'.",
             hint="valid engines: " + ", ".join(ENGINES) + " (--engine or LAKEHOUSE_ENGINE)",
         )
     module_name, class_name = target.split(":")
-    engine_class = getattr(importlib.import_module(module_name), class_name)
-    engine: EngineAdapter = engine_class(settings, storage)
-    return engine
+    found: type[EngineAdapter] = getattr(importlib.import_module(module_name), class_name)
+    return found
+
+
+def make_engine(settings: Settings, storage: Storage) -> EngineAdapter:
+    return engine_class(settings.engine)(settings, storage)

@@ -17,6 +17,7 @@ from lakehouse.engines.registry import make_engine
 from lakehouse.kinds.base import BatchResult, app_id, table_properties
 from lakehouse.runtime.drivers import Driver, driver_for
 from lakehouse.runtime.locking import pipeline_lock
+from lakehouse.runtime.requirements import check_capabilities
 from lakehouse.spec.model import Pipeline, TableRef, TableSpec
 
 Progress = Callable[[str], None]
@@ -65,9 +66,11 @@ class Runner:
     def run(self, pipeline: Pipeline, only: str | None = None) -> RunReport:
         started = time.perf_counter()
         report = RunReport(pipeline.name, self.settings.engine)
+        selected = self.selected(pipeline, only)
+        # All before any: a refused run runs nothing.
+        for spec in selected:
+            check_capabilities(self.engine, spec)
         with pipeline_lock(self.settings, pipeline.name if only is None else f"{pipeline.name}.{only}"):
-            selected = self.selected(pipeline, only)
-            # All before any: a refused run runs nothing.
             recorded = {spec.ref: self.check_engine(pipeline, spec) for spec in selected}
             driver = self.driver()
             for spec in selected:

@@ -19,6 +19,7 @@ from lakehouse.core.dialects import DUCKDB
 from lakehouse.core.errors import LakehouseError
 from lakehouse.core.merge_plan import MergePlan
 from lakehouse.core.storage import Storage
+from lakehouse.core.types import ddl_type_name
 from lakehouse.engines.base import CHANGE_FEED_COLUMNS, Capabilities, EngineAdapter, Transaction
 from lakehouse.engines.embedded import parquet_reads
 from lakehouse.engines.embedded.key_order import in_run_order, neighbours_share_a_key
@@ -29,13 +30,9 @@ from lakehouse.engines.embedded.parallel_append import (
 )
 from lakehouse.spec.model import TableRef
 
-_DELTA_TO_DDL = {"long": "bigint", "integer": "int", "short": "int", "byte": "int", "float": "double",
-                 "timestamp_ntz": "timestamp"}
-
 
 def delta_type_name(delta_type: Any) -> str:
-    text = str(getattr(delta_type, "type", delta_type))
-    return _DELTA_TO_DDL.get(text, text)
+    return ddl_type_name(str(getattr(delta_type, "type", delta_type)))
 
 
 WRITER_PROPERTIES = WriterProperties(
@@ -61,13 +58,10 @@ def plain_types(table: pa.Table) -> pa.Table:
 class EmbeddedEngine(EngineAdapter):
     name = "embedded"
     dialect = DUCKDB
-    capabilities = Capabilities(
-        streaming=False, change_data_feed=True, app_transactions=True, identity_columns=False
-    )
+    capabilities = Capabilities(streaming=False, change_data_feed=True, app_transactions=True, time_travel=True)
 
     def __init__(self, settings: Settings, storage: Storage | None = None) -> None:
-        self.settings = settings
-        self.storage = storage or Storage(settings.s3)
+        super().__init__(settings, storage)
         self.storage_options = settings.s3.delta_storage_options() if settings.warehouse.startswith("s3://") else None
         self._local = threading.local()
 

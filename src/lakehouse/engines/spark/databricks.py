@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lakehouse.core.dialects import SPARK
 from lakehouse.core.errors import ConfigError
 from lakehouse.core.optional import require
 from lakehouse.spec.model import RESCUED_DATA, LandingSource, TableRef
@@ -67,12 +68,12 @@ class UnityCatalogNames:
         return cls(catalog)
 
     def name(self, ref: TableRef) -> str:
-        return ".".join("`" + part.replace("`", "``") + "`" for part in (self.catalog, ref.schema, ref.name))
+        return ".".join(SPARK.quote(part) for part in (self.catalog, ref.schema, ref.name))
 
 
 def schema_hints(source: LandingSource) -> str:
     """cloudFiles.schemaHints: `name TYPE, ...` from the spec's hints."""
-    return ", ".join(f"`{name}` {type_name.upper()}" for name, type_name in source.schema_hints.items())
+    return ", ".join(f"{SPARK.quote(name)} {SPARK.sql_type(type_name)}" for name, type_name in source.schema_hints.items())
 
 
 def auto_loader_options(source: LandingSource, schema_location: str, max_files: int) -> dict[str, str]:

@@ -23,7 +23,7 @@ from lakehouse.core.storage import Storage
 from lakehouse.engines.base import CHANGE_FEED_COLUMNS, Capabilities, EngineAdapter, Transaction
 from lakehouse.engines.spark.databricks import UnityCatalogNames
 from lakehouse.engines.spark.session import build_session
-from lakehouse.engines.spark.tables import TableLocator, backticked, ddl_type
+from lakehouse.engines.spark.tables import TableLocator, ddl_type
 from lakehouse.spec.model import TableRef
 
 TXN_APP_ID_CONF = "spark.databricks.delta.write.txnAppId"
@@ -72,12 +72,11 @@ def session_conf(spark: Any, confs: dict[str, str]) -> Iterator[None]:
 class SparkEngine(EngineAdapter):
     name = "spark"
     dialect = SPARK
-    capabilities = Capabilities(streaming=True, change_data_feed=True, app_transactions=True, identity_columns=True)
+    capabilities = Capabilities(streaming=True, change_data_feed=True, app_transactions=True, time_travel=True)
 
     def __init__(self, settings: Settings, storage: Storage | None = None, spark: Any = None) -> None:
         require("pyspark")  # fail now, with the install hint, rather than at the first batch
-        self.settings = settings
-        self.storage = storage or Storage(settings.s3)
+        super().__init__(settings, storage)
         self.tables = TableLocator(settings, UnityCatalogNames.from_env())
         self._spark = spark
 
@@ -205,7 +204,7 @@ class SparkEngine(EngineAdapter):
         written = list(plan.insert_values) + [c for c in plan.update_set if c not in plan.insert_values]
         missing = [c for c in written if c.lower() not in existing and c in source_types]
         if missing:
-            columns = ", ".join(f"{backticked(c)} {source_types[c].upper()}" for c in missing)
+            columns = ", ".join(f"{SPARK.quote(c)} {SPARK.sql_type(source_types[c])}" for c in missing)
             self.spark.sql(f"ALTER TABLE {self.tables.sql_name(ref)} ADD COLUMNS ({columns})")
 
     def read_changes(

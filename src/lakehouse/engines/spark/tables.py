@@ -6,22 +6,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from lakehouse.core.config import Settings
+from lakehouse.core.dialects import SPARK
+from lakehouse.core.types import ddl_type_name
 from lakehouse.engines.spark.databricks import UnityCatalogNames
 from lakehouse.engines.spark.session import spark_location
 from lakehouse.spec.model import TableRef
 
-# Spark's simpleString names -> the Spark DDL names our specs and catalogs use.
-_SIMPLE_TO_DDL = {"timestamp_ntz": "timestamp", "smallint": "int", "tinyint": "int", "float": "double",
-                  "integer": "int", "long": "bigint"}
-
 
 def ddl_type(data_type: Any) -> str:
-    text = data_type.simpleString()
-    return _SIMPLE_TO_DDL.get(text, text)
-
-
-def backticked(text: str) -> str:
-    return "`" + text.replace("`", "``") + "`"
+    """The Spark DDL name (core.types) of a pyspark DataType."""
+    return ddl_type_name(str(data_type.simpleString()))
 
 
 @dataclass(frozen=True)
@@ -36,7 +30,7 @@ class TableLocator:
         """The table in SQL statements (MERGE INTO, DESCRIBE HISTORY, ALTER TABLE)."""
         if self.unity_catalog is not None:
             return self.unity_catalog.name(ref)
-        return f"delta.{backticked(self.path(ref))}"
+        return f"delta.{SPARK.quote(self.path(ref))}"
 
     def read(self, reader: Any, ref: TableRef) -> Any:
         """`reader` (spark.read or spark.readStream, options set) pointed at the table."""
