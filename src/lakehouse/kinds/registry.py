@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal, Protocol, overload
+
 from lakehouse.kinds.append_ingest import invariants as append_ingest
 from lakehouse.kinds.append_ingest.strategy import AppendIngest
+from lakehouse.kinds.base import BatchResult
 from lakehouse.kinds.fact import invariants as fact
 from lakehouse.kinds.fact.strategy import FactBuild
 from lakehouse.kinds.invariants import Invariant
@@ -13,12 +16,34 @@ from lakehouse.kinds.scd2 import invariants as scd2
 from lakehouse.kinds.scd2.strategy import Scd2FromChanges
 from lakehouse.spec.model import Kind
 
-STRATEGIES = {
+
+class Strategy(Protocol):
+    """What a driver calls per batch. Each kind's process_batch takes that kind's inputs (landed rows,
+    one change feed, or the fact's three), so a kind looked up by value is only known to take a batch."""
+
+    def process_batch(self, *args: Any, **kwargs: Any) -> BatchResult: ...
+
+
+class StrategyRegistry(dict[Kind, Strategy]):
+    """A dict, so tests can swap a strategy; a kind named literally gives its own class, with the
+    signature its callers are checked against."""
+
+    @overload
+    def __getitem__(self, kind: Literal[Kind.APPEND_INGEST]) -> AppendIngest: ...
+    @overload
+    def __getitem__(self, kind: Literal[Kind.FACT]) -> FactBuild: ...
+    @overload
+    def __getitem__(self, kind: Kind) -> Strategy: ...
+    def __getitem__(self, kind: Kind) -> Strategy:
+        return super().__getitem__(kind)
+
+
+STRATEGIES = StrategyRegistry({
     Kind.APPEND_INGEST: AppendIngest(),
     Kind.SCD1_UPSERT: Scd1Upsert(),
     Kind.SCD2_FROM_CHANGES: Scd2FromChanges(),
     Kind.FACT: FactBuild(),
-}
+})
 
 # What `lakehouse validate` checks of a table of each kind, in the order it reports them.
 INVARIANTS: dict[Kind, tuple[Invariant, ...]] = {

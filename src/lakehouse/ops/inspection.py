@@ -77,7 +77,7 @@ class Inspector:
 
     def _count(self, ref: TableRef) -> int:
         dataset = self.engine.dataset(ref)
-        return dataset.count_rows()
+        return int(dataset.count_rows())
 
     # -- validate ------------------------------------------------------------------------------
     def validate(self, pipeline: Pipeline) -> tuple[list[str], list[Violation]]:

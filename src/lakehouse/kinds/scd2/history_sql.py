@@ -30,7 +30,7 @@ from lakehouse.core.hashing import hash_expression
 from lakehouse.core.merge_plan import MergePlan
 from lakehouse.kinds.scd1.sql import tracked_columns
 from lakehouse.kinds.scd2.options import Scd2Options
-from lakehouse.kinds.scd2.sql import TARGET_ID
+from lakehouse.kinds.scd2.sql import TARGET_ID, surrogate_key
 from lakehouse.spec.model import (
     END_DATE,
     HASH_VALUE,
@@ -67,9 +67,8 @@ def undated_order_sql(dialect: Dialect, spec: TableSpec) -> str:
 
 def history_columns(spec: TableSpec, business: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     """The dimension's columns in table order: surrogate key, business columns, hash, validity, inferred flag."""
-    assert spec.surrogate_key
     return (
-        [(spec.surrogate_key, "bigint")]
+        [(surrogate_key(spec), "bigint")]
         + list(business)
         + [(HASH_VALUE, "string"), (START_DATE, "timestamp"), (END_DATE, "timestamp"), (IS_CURRENT, "boolean"),
            (IS_INFERRED, "boolean")]
@@ -130,10 +129,10 @@ def rebuild_sql(
     only its validity (start, end, is_current) and effective time can change, so `existing_view`
     may hold NULL for attributes it did not read (merge_plan's kept_columns keeps the stored ones).
     """
-    assert spec.surrogate_key and spec.sequence_by
+    assert spec.sequence_by, "the history rebuild is for an SCD2 table with effective time"
     q = dialect.quote
     ts = dialect.sql_type("timestamp")
-    sk, hv, seq = q(spec.surrogate_key), q(HASH_VALUE), q(spec.sequence_by)
+    sk, hv, seq = q(surrogate_key(spec)), q(HASH_VALUE), q(spec.sequence_by)
     keys = [q(k) for k in spec.keys]
     key_list = ", ".join(keys)
     names = [q(n) for n, _ in business]
@@ -226,14 +225,15 @@ def merge_plan(
     row is a stored version (FROM_STORED); an inferred member taken over gets the source's.
     """
     q = dialect.quote
+    sk = surrogate_key(spec)
     assignments = {column: f"s.{q(column)}" for column in columns}
     kept = set(kept_columns)
     updates = {
         c: f"CASE WHEN s.{FROM_STORED} THEN t.{q(c)} ELSE {v} END" if c in kept else v
-        for c, v in assignments.items() if c != spec.surrogate_key
+        for c, v in assignments.items() if c != sk
     }
     return MergePlan(
-        on=f"t.{q(spec.surrogate_key)} = s.{q(TARGET_ID)}",
+        on=f"t.{q(sk)} = s.{q(TARGET_ID)}",
         update_condition=None,
         update_set=updates,
         insert_values=assignments,

@@ -4,6 +4,7 @@ without overlap (only the last one open and current), and surrogate keys that id
 from __future__ import annotations
 
 from lakehouse.kinds.invariants import LIMIT, Invariant, InvariantTables, Violation, key_text, rows_per_key
+from lakehouse.kinds.scd2.sql import surrogate_key
 from lakehouse.spec.model import END_DATE, IS_CURRENT, START_DATE, TableSpec
 
 
@@ -14,7 +15,6 @@ def one_current_row_per_key(tables: InvariantTables, spec: TableSpec) -> list[Vi
 def intervals_do_not_overlap(tables: InvariantTables, spec: TableSpec) -> list[Violation]:
     """Per key, ordered by start: each version ends where (or before) the next starts, and only the
     last is open and current. A NULL start or flag is a violation, not a pass."""
-    assert spec.surrogate_key is not None, "TableSpec requires an SCD2 surrogate key"
     dialect = tables.dialect
     q = dialect.quote
     keys = dialect.column_list(spec.keys)
@@ -22,7 +22,7 @@ def intervals_do_not_overlap(tables: InvariantTables, spec: TableSpec) -> list[V
     rows = tables.rows(
         f"""SELECT {keys}, {start} AS s, {end} AS e, {current} AS c, next_start FROM (
               SELECT *, lead({start}) OVER (PARTITION BY {keys} ORDER BY {start} ASC NULLS LAST,
-                                           {q(spec.surrogate_key)}) AS next_start FROM t) x
+                                           {q(surrogate_key(spec))}) AS next_start FROM t) x
             WHERE {start} IS NULL
                OR (next_start IS NOT NULL AND ({end} IS NULL OR {end} > next_start))
                OR (next_start IS NULL AND NOT coalesce({current}, FALSE))
@@ -42,14 +42,14 @@ def intervals_do_not_overlap(tables: InvariantTables, spec: TableSpec) -> list[V
 
 def surrogate_keys_unique(tables: InvariantTables, spec: TableSpec) -> list[Violation]:
     """Each surrogate key on one row; a row without one cannot be linked to, so it counts too."""
-    assert spec.surrogate_key is not None, "TableSpec requires an SCD2 surrogate key"
-    sk = tables.dialect.quote(spec.surrogate_key)
+    name = surrogate_key(spec)
+    sk = tables.dialect.quote(name)
     rows = tables.rows(
         f"SELECT {sk} AS id, count(*) AS n FROM t GROUP BY {sk} HAVING count(*) > 1 OR {sk} IS NULL "
         f"ORDER BY {sk} LIMIT {LIMIT}",
         {"t": spec.ref},
     )
-    return [Violation(str(spec.ref), "surrogate key unique", f"{spec.surrogate_key}={r['id']} used {r['n']} times")
+    return [Violation(str(spec.ref), "surrogate key unique", f"{name}={r['id']} used {r['n']} times")
             for r in rows]
 
 

@@ -17,24 +17,24 @@ def process_in_commit_order(
     result, txn = open_batch(engine, spec, batch_id, engine.row_count(changes))
     if result.skipped_as_replay:
         return result
-    assert spec.surrogate_key
+    sk = scd2.surrogate_key(spec)
     dim_columns = scd2.dimension_columns(spec, upstream_columns)
     business = dim_columns[1:-4]
     target_exists = engine.table_version(spec.ref) is not None
     q = engine.dialect.quote
     if target_exists:
-        wanted = [spec.surrogate_key, *spec.keys, HASH_VALUE, IS_CURRENT]
+        wanted = [sk, *spec.keys, HASH_VALUE, IS_CURRENT]
         dim = engine.read_table(spec.ref, columns=wanted)
         current = engine.sql(
             f"SELECT * FROM dim WHERE {q(IS_CURRENT)} AND ({', '.join(q(k) for k in spec.keys)}) IN "
             f"(SELECT {', '.join(q(k) for k in spec.keys)} FROM changes)",
             {"dim": dim, "changes": changes},
         )
-        max_key = engine.sql(f"SELECT coalesce(max({q(spec.surrogate_key)}), 0) AS m FROM dim", {"dim": dim})
+        max_key = engine.sql(f"SELECT coalesce(max({q(sk)}), 0) AS m FROM dim", {"dim": dim})
         max_surrogate = int(engine.first_value(max_key))
     else:
         current = engine.sql(
-            f"SELECT CAST(NULL AS BIGINT) AS {q(spec.surrogate_key)}, "
+            f"SELECT CAST(NULL AS BIGINT) AS {q(sk)}, "
             + ", ".join(f"{q(k)}" for k in spec.keys)
             + f", CAST(NULL AS {engine.dialect.sql_type('string')}) AS {q(HASH_VALUE)}, FALSE AS {q(IS_CURRENT)} "
             "FROM changes WHERE FALSE",

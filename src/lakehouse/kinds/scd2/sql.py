@@ -6,19 +6,25 @@ from collections.abc import Sequence
 
 from lakehouse.core.change_feed import CHANGE_TYPE, COMMIT_VERSION, NEW_STATE_TYPES
 from lakehouse.core.dialects import Dialect
+from lakehouse.core.errors import ConfigError
 from lakehouse.core.merge_plan import MergePlan
 from lakehouse.spec.model import DATE_ADDED, END_DATE, HASH_VALUE, IS_CURRENT, START_DATE, TableSpec
 
 TARGET_ID = "__target_id"
-# Change-feed rows that carry a row's new state.
+
+
+def surrogate_key(spec: TableSpec) -> str:
+    """The dimension's surrogate key column (TableSpec refuses an SCD2 table without one)."""
+    if spec.surrogate_key is None:
+        raise ConfigError(f"{spec.ref}: an SCD2 table needs a surrogate_key column name.")
+    return spec.surrogate_key
 
 
 def dimension_columns(spec: TableSpec, silver_columns: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     """The dimension's columns in table order: surrogate key, business columns, hash, validity."""
-    assert spec.surrogate_key
     business = [(n, t) for n, t in silver_columns if n not in (HASH_VALUE, DATE_ADDED, "source_filename")]
     return (
-        [(spec.surrogate_key, "bigint")]
+        [(surrogate_key(spec), "bigint")]
         + business
         + [(HASH_VALUE, "string"), (START_DATE, "timestamp"), (END_DATE, "timestamp"), (IS_CURRENT, "boolean")]
     )
@@ -40,7 +46,7 @@ def staging_sql(
     predecessor (for example after a no-op rewrite) is dropped, so unchanged keys get nothing.
     """
     q = dialect.quote
-    sk = q(spec.surrogate_key)
+    sk = q(surrogate_key(spec))
     keys = [q(k) for k in spec.keys]
     key_list = ", ".join(keys)
     names = [q(n) for n, _ in business]
@@ -89,7 +95,7 @@ GROUP BY c.{sk}
 def merge_plan(dialect: Dialect, spec: TableSpec, columns: Sequence[str]) -> MergePlan:
     q = dialect.quote
     return MergePlan(
-        on=f"t.{q(spec.surrogate_key)} = s.{q(TARGET_ID)}",
+        on=f"t.{q(surrogate_key(spec))} = s.{q(TARGET_ID)}",
         update_condition=None,
         update_set={END_DATE: f"s.{q(END_DATE)}", IS_CURRENT: "FALSE"},
         insert_values={column: f"s.{q(column)}" for column in columns},

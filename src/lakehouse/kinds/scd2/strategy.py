@@ -14,7 +14,7 @@ from lakehouse.kinds.base import BatchResult, open_batch, write_batch
 from lakehouse.kinds.scd1 import sql as scd1
 from lakehouse.kinds.scd2 import history_sql as scd2_history
 from lakehouse.kinds.scd2.processing_order import process_in_commit_order
-from lakehouse.kinds.scd2.sql import TARGET_ID
+from lakehouse.kinds.scd2.sql import TARGET_ID, surrogate_key
 from lakehouse.spec.model import (
     DATE_ADDED,
     END_DATE,
@@ -68,17 +68,17 @@ def process_history_batch(
     target_exists = engine.table_version(spec.ref) is not None
     kept: list[str] = []
     if target_exists:
-        assert spec.surrogate_key
+        sk = surrogate_key(spec)
         # Only what the timeline needs: a stored version's attributes never change (the MERGE keeps
         # them), and the wide text columns were most of the read.
         stored_columns = [n for n, _ in engine.table_columns(spec.ref)]
-        needed = {spec.surrogate_key, *spec.keys, HASH_VALUE, spec.sequence_by, START_DATE, END_DATE, IS_CURRENT,
+        needed = {sk, *spec.keys, HASH_VALUE, spec.sequence_by, START_DATE, END_DATE, IS_CURRENT,
                   IS_INFERRED}
         read = [n for n in stored_columns if n in needed]
         kept = [n for n in stored_columns if n not in needed]
         stored = engine.read_matching(spec.ref, events, spec.keys, columns=read)
         existing = aligned(engine, stored, read, dim_columns)
-        top = max_surrogate(engine, spec.ref, spec.surrogate_key)
+        top = max_surrogate(engine, spec.ref, sk)
     else:
         existing = aligned(engine, engine.sql("SELECT * FROM e WHERE FALSE", {"e": events}), [], dim_columns)
         top = 0
