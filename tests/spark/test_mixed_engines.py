@@ -115,7 +115,7 @@ def test_embedded_then_spark_is_refused_and_a_split_by_table_works(lakehouse):
 
     # Reset silver and gold (each fed from bronze): bronze stays on the embedded engine, they move to Spark.
     for table in ("silver.customer", "gold.dim_customer"):
-        assert lakehouse.runtime.runner("embedded").reset(CUSTOMER_PIPELINE, table) == [table]
+        assert lakehouse.runner("embedded").reset(CUSTOMER_PIPELINE, table) == [table]
     lakehouse.run("embedded", only="bronze.customer_raw")
     lakehouse.run("spark", only="silver.customer")
     lakehouse.run("spark", only="gold.dim_customer")
@@ -170,7 +170,7 @@ def test_spark_then_embedded_is_refused_and_status_reads_sparks_checkpoints(lake
     assert lakehouse.inspector().validate(CUSTOMER_PIPELINE)[1] == []
 
     # The reset the error proposes hands the pipeline to the embedded engine, which rebuilds it once.
-    lakehouse.runtime.runner("embedded").reset(CUSTOMER_PIPELINE, "bronze.customer_raw")
+    lakehouse.runner("embedded").reset(CUSTOMER_PIPELINE, "bronze.customer_raw")
     lakehouse.run("embedded")
     assert lakehouse.bronze_records() == [
         (_landing(lakehouse, "part-1.csv"), 2, 1, "A"), (_landing(lakehouse, "part-1.csv"), 3, 2, "B"),
