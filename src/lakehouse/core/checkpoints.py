@@ -76,7 +76,8 @@ class CheckpointLog:
             yield batch_id, self._read("commits", batch_id)
 
     def _read(self, folder: str, batch_id: int) -> dict[str, Any]:
-        return json.loads(self.storage.read_text(self._path(folder, batch_id)))
+        payload: dict[str, Any] = json.loads(self.storage.read_text(self._path(folder, batch_id)))
+        return payload
 
 
 # -- which engine owns a table's checkpoints ---------------------------------------------------

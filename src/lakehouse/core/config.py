@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from lakehouse.core.errors import ConfigError
 
@@ -71,6 +72,17 @@ class S3Settings:
         return options
 
 
+class SettingsChanges(TypedDict, total=False):
+    """Settings fields `Settings.with_overrides` may change."""
+
+    landing: str
+    warehouse: str
+    catalog: str | None
+    engine: str
+    s3: S3Settings
+    max_files_per_batch: int
+
+
 @dataclass(frozen=True)
 class Settings:
     landing: str
@@ -106,7 +118,7 @@ class Settings:
             s3=S3Settings.from_env(env),
         )
 
-    def with_overrides(self, **changes: object) -> Settings:
+    def with_overrides(self, **changes: Unpack[SettingsChanges]) -> Settings:
         return replace(self, **changes)
 
     def table_uri(self, schema: str, table: str) -> str:

@@ -9,6 +9,9 @@ class LakehouseError(Exception):
     The CLI prints these without a traceback (unless --debug); anything else is a bug.
     """
 
+    # The CLI's exit status for this error; a subclass or an instance sets its own (quarantined files: 3).
+    exit_code: int = 2
+
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         self.message = message
         self.hint = hint

@@ -30,11 +30,13 @@ def canonical_text(value: Any, type_name: str) -> str | None:
     if value is None:
         return None
     if type_name == "timestamp":
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.UTC).replace(tzinfo=None)
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+        stamp: dt.datetime = value
+        if stamp.tzinfo is not None:
+            stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
+        return stamp.strftime("%Y-%m-%d %H:%M:%S.%f")
     if type_name == "date":
-        return value.isoformat()
+        day: dt.date = value
+        return day.isoformat()
     if type_name == "boolean":
         return "true" if value else "false"
     precision_scale = decimal_precision_scale(type_name)

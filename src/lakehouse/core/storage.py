@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 
 import pyarrow.fs as pafs
 
@@ -35,7 +36,7 @@ class FileInfo:
         return {"uri": self.uri, "size": self.size, "modified": self.modified.isoformat()}
 
     @classmethod
-    def from_entry(cls, entry: dict) -> FileInfo:
+    def from_entry(cls, entry: dict[str, Any]) -> FileInfo:
         return cls(modified=datetime.fromisoformat(entry["modified"]), uri=entry["uri"], size=entry["size"])
 
 
@@ -131,12 +132,14 @@ class Storage:
 
     def exists(self, uri: str) -> bool:
         fs, path = self._resolve(uri)
-        return fs.get_file_info(path).type != pafs.FileType.NotFound
+        found: bool = fs.get_file_info(path).type != pafs.FileType.NotFound
+        return found
 
     def read_bytes(self, uri: str) -> bytes:
         fs, path = self._resolve(uri)
         with fs.open_input_stream(path) as stream:
-            return stream.read()
+            data: bytes = stream.read()
+        return data
 
     def write_bytes(self, uri: str, data: bytes) -> None:
         """Write a whole file so that readers see the old content or the new, never a part."""

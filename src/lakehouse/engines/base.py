@@ -75,6 +75,11 @@ class EngineAdapter(abc.ABC):
     def table_columns(self, ref: TableRef) -> list[tuple[str, str]]:
         """[(name, Spark DDL type)] of an existing table."""
 
+    def forget_tables(self) -> None:
+        """Drop what the engine keeps about tables between calls; a driver calls it before each table's
+        run, so no state outlives it. Nothing is kept by default."""
+        return None
+
     @abc.abstractmethod
     def sql(self, query: str, views: dict[str, Any]) -> Any:
         """Run `query` with each relation in `views` visible under its name."""

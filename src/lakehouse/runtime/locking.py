@@ -37,9 +37,12 @@ def _holder_is_dead(holder: dict[str, object]) -> bool:
     """True only when the holder ran on this host and its process is gone (or the pid was reused)."""
     if holder.get("host") != socket.gethostname():
         return False
+    written = holder.get("pid")
     try:
-        pid = int(holder.get("pid"))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        pid = int(written) if isinstance(written, int | str) else None
+    except ValueError:
+        pid = None
+    if pid is None:
         return False
     import psutil
 
@@ -48,7 +51,8 @@ def _holder_is_dead(holder: dict[str, object]) -> bool:
         if process.status() == psutil.STATUS_ZOMBIE:
             return True
         since = datetime.fromisoformat(str(holder.get("since"))).timestamp()
-        return process.create_time() > since + 1  # the pid now belongs to a later process
+        created: float = process.create_time()
+        return created > since + 1  # the pid now belongs to a later process
     except psutil.NoSuchProcess:
         return True
     except (psutil.Error, ValueError):

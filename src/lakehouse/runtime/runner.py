@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from lakehouse.catalog.base import Catalog
 from lakehouse.catalog.spec import CatalogSpec, default_spec_dir, load_catalog_spec
 from lakehouse.catalog.sync import sync_schema, sync_table
 from lakehouse.core.checkpoints import MixedEnginesError, check_engine, record_engine, table_engine
@@ -44,7 +45,8 @@ class RunReport:
 
 
 class Runner:
-    def __init__(self, settings: Settings, storage: Storage, catalog=None, progress: Progress | None = None,
+    def __init__(self, settings: Settings, storage: Storage, catalog: Catalog | None = None,
+                 progress: Progress | None = None,
                  catalog_spec: CatalogSpec | None = None) -> None:
         """`catalog_spec` (default: the catalog/*.yaml that `lakehouse catalog` reads) describes the
         tables the runner registers in `catalog`."""

@@ -54,8 +54,9 @@ class StoredSchema:
         )
 
 
-def _matches(pattern: str, value: str) -> bool:
-    return re.fullmatch(pattern, value) is not None
+def _matches(pattern: str | None, value: str) -> bool:
+    """Whether `value` parses by `pattern` (core.types.value_pattern; None: any text, a string)."""
+    return pattern is None or re.fullmatch(pattern, value) is not None
 
 
 def infer_type(values: Iterable[str | None]) -> str:
@@ -65,8 +66,8 @@ def infer_type(values: Iterable[str | None]) -> str:
         return "string"
     if all(_matches(value_pattern("bigint"), v) for v in samples):
         return "bigint"
-    decimal_matches = [_DECIMAL_TEXT.match(v) or re.fullmatch(r"[+-]?([0-9]+)()", v) for v in samples]
-    if all(decimal_matches):
+    decimal_matches = [m for v in samples if (m := _DECIMAL_TEXT.match(v) or re.fullmatch(r"[+-]?([0-9]+)()", v))]
+    if len(decimal_matches) == len(samples):
         integer_digits = max(len(m.group(1).lstrip("0") or "0") for m in decimal_matches)
         scale = max(len(m.group(2)) for m in decimal_matches)
         precision = 18 if integer_digits + scale <= 18 else 38

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
@@ -29,6 +29,9 @@ from lakehouse.engines.embedded.parallel_append import (
     can_append_in_parallel,
 )
 from lakehouse.spec.model import TableRef
+
+if TYPE_CHECKING:
+    import pyarrow.dataset as pads
 
 
 def delta_type_name(delta_type: Any) -> str:
@@ -85,7 +88,7 @@ class EmbeddedEngine(EngineAdapter):
         Callers must not time-travel the returned object: fresh_delta_table gives one of their own."""
         if version is not None or self.storage_options is not None:
             return self.fresh_delta_table(ref, version)
-        cache = self._local.__dict__.setdefault("tables", {})
+        cache: dict[TableRef, DeltaTable] = self._local.__dict__.setdefault("tables", {})
         table = cache.get(ref)
         # A table dropped (reset) has lost the version we hold: load it afresh.
         if table is not None and os.path.exists(f"{self.table_uri(ref)}/_delta_log/{table.version():020d}.json"):
@@ -136,7 +139,8 @@ class EmbeddedEngine(EngineAdapter):
                 con.unregister(name)
 
     def row_count(self, relation: pa.Table) -> int:
-        return relation.num_rows
+        count: int = relation.num_rows
+        return count
 
     def column_names(self, relation: pa.Table) -> list[str]:
         return list(relation.column_names)
@@ -224,9 +228,10 @@ class EmbeddedEngine(EngineAdapter):
         columns: Sequence[str] | None = None,
     ) -> pa.Table:
         table = self._require(ref)
-        if version is not None or timestamp is not None:
+        as_of = version if version is not None else timestamp
+        if as_of is not None:
             table = self.fresh_delta_table(ref, None) or table  # its own object: the kept latest one is not moved
-            table.load_as_version(version if version is not None else timestamp)
+            table.load_as_version(as_of)
         files = self._plain_parquet_files(table)
         rows = parquet_reads.read_files(self.connection, files, columns) if files else None
         if rows is not None:
@@ -292,7 +297,7 @@ class EmbeddedEngine(EngineAdapter):
             return None
         return table.file_uris()
 
-    def dataset(self, ref: TableRef):
+    def dataset(self, ref: TableRef) -> pads.Dataset:
         """A lazily scanned view of the table, for DuckDB to push projections and filters into."""
         return self._require(ref).to_pyarrow_dataset()
 

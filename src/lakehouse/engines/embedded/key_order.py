@@ -7,6 +7,7 @@ sort of 6M lineitem rows with their payload took 8 s, checking and moving runs t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -67,7 +68,7 @@ class _Keys:
         taken = relation.select(self.columns).take(pa.array(positions, pa.int64()))
         self.known = dict(zip(positions, zip(*(taken.column(c).to_pylist() for c in self.columns))))
 
-    def __getitem__(self, position: int) -> tuple:
+    def __getitem__(self, position: int) -> tuple[Any, ...]:
         key = self.known.get(position)
         if key is None:
             key = self.known[position] = tuple(self.relation.column(c)[position].as_py() for c in self.columns)
@@ -82,7 +83,7 @@ def _batch_ends(relation: pa.Table) -> list[int]:
     return ends
 
 
-def _rows_not_after(run: pa.Table, columns: Sequence[str], key: tuple) -> int:
+def _rows_not_after(run: pa.Table, columns: Sequence[str], key: tuple[Any, ...]) -> int:
     """How many leading rows of the sorted `run` are <= `key` (lexicographic)."""
     not_after = None
     for name, value in reversed(list(zip(columns, key))):

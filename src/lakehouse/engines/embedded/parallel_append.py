@@ -26,7 +26,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, Schema
-from deltalake.transaction import AddAction, create_table_with_add_actions
+from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
 from lakehouse.engines.embedded.parquet_reads import is_plain_parquet_table
 from lakehouse.spec.model import HASH_VALUE
@@ -70,7 +70,8 @@ def append_in_parallel(
             commit_properties=commit_properties,
         )
     else:
-        table.create_write_transaction(actions, mode="append", schema=table.schema(),
+        writes: list[AddAction | RemoveAction] = [*actions]  # its parameter is an invariant list of either
+        table.create_write_transaction(writes, mode="append", schema=table.schema(),
                                        commit_properties=commit_properties)
 
 
@@ -118,8 +119,8 @@ def _statistics(schema: pa.Schema, metadata: pq.FileMetaData) -> dict[str, Any]:
 def _has_min_max_statistic(arrow_type: pa.DataType) -> bool:
     # Timestamps are left out: Delta keeps them at millisecond precision, and a maximum cut to the
     # millisecond would be below the file's real maximum.
-    return (pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type)
-            or pa.types.is_date32(arrow_type) or pa.types.is_string(arrow_type))
+    return bool(pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type)
+                or pa.types.is_date32(arrow_type) or pa.types.is_string(arrow_type))
 
 
 def _exact_as_json(value: Decimal) -> bool:

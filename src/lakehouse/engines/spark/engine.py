@@ -110,7 +110,8 @@ class SparkEngine(EngineAdapter):
                 session.catalog.dropTempView(name)
 
     def row_count(self, relation: Any) -> int:
-        return relation.count()
+        count: int = relation.count()
+        return count
 
     def column_names(self, relation: Any) -> list[str]:
         return list(relation.columns)
@@ -126,7 +127,8 @@ class SparkEngine(EngineAdapter):
     def _history_rows(self, ref: TableRef, limit: int) -> list[Any] | None:
         analysis_error = require("pyspark.errors").AnalysisException
         try:
-            return self.spark.sql(f"DESCRIBE HISTORY {self.tables.sql_name(ref)} LIMIT {int(limit)}").collect()
+            rows: list[Any] = self.spark.sql(f"DESCRIBE HISTORY {self.tables.sql_name(ref)} LIMIT {int(limit)}").collect()
+            return rows
         except analysis_error as exc:
             if _is_missing_table(exc):
                 return None
@@ -142,7 +144,8 @@ class SparkEngine(EngineAdapter):
     def delta_path(self, ref: TableRef) -> str:
         if self.tables.unity_catalog is None:
             return self.tables.path(ref)
-        return self.spark.sql(f"DESCRIBE DETAIL {self.tables.sql_name(ref)}").first()["location"]
+        location: str = self.spark.sql(f"DESCRIBE DETAIL {self.tables.sql_name(ref)}").first()["location"]
+        return location
 
     def transaction_version(self, ref: TableRef, app_id: str) -> int | None:
         """The latest batch id committed by `app_id`: the snapshot's txn actions, read through the
@@ -261,12 +264,11 @@ class TableName:
 
 def java_class(jvm: Any, name: str) -> Any | None:
     """The py4j JavaClass for `name`, or None when no such class loads (py4j then hands back a package)."""
-    from py4j.java_gateway import JavaClass
-
+    loaded = require("py4j.java_gateway").JavaClass  # py4j ships no type information
     node = jvm
     for part in name.split("."):
         node = getattr(node, part)
-    return node if isinstance(node, JavaClass) else None
+    return node if isinstance(node, loaded) else None
 
 
 def delta_log_class(spark: Any, names: Sequence[str] = DELTA_LOG_CLASSES) -> Any | None:

@@ -191,10 +191,10 @@ def build_session(settings: Settings, env: Mapping[str, str] | None = None) -> A
 
 def delta_available(spark: Any) -> bool:
     """Whether delta-spark's classes are on the session's classpath."""
-    from py4j.java_gateway import JavaClass
+    java_class = require("py4j.java_gateway").JavaClass  # py4j ships no type information
 
     # py4j resolves a name to a JavaClass when the class loads, else to a JavaPackage placeholder.
-    return isinstance(spark._jvm.io.delta.sql.DeltaSparkSessionExtension, JavaClass)
+    return isinstance(spark._jvm.io.delta.sql.DeltaSparkSessionExtension, java_class)
 
 
 def ensure_delta(spark: Any) -> None:

@@ -4,7 +4,7 @@ a streaming engine (Spark) plans its own micro-batches; any batch engine runs fr
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from lakehouse.engines.base import EngineAdapter
@@ -18,12 +18,13 @@ class Driver(Protocol):
     def run_table(self, spec: TableSpec) -> list[BatchResult]: ...
 
 
-def driver_for(engine: EngineAdapter, progress: Progress | None = None, **options: Any) -> Any:
-    """The driver for `engine`. `options` go to the streaming driver (processing_time)."""
+def driver_for(engine: EngineAdapter, progress: Progress | None = None, *,
+               processing_time: str | None = None) -> Driver:
+    """The driver for `engine`. `processing_time` is the streaming trigger (None: available now)."""
     if engine.capabilities.streaming:
-        from lakehouse.runtime.drivers.streaming import SparkDriver
+        from lakehouse.runtime.drivers.streaming import SparkDriver, spark_engine
 
-        return SparkDriver(engine, progress, **options)  # type: ignore[arg-type]
+        return SparkDriver(spark_engine(engine), progress, processing_time=processing_time)
     from lakehouse.runtime.drivers.batch import BatchDriver
 
-    return BatchDriver(engine, progress)  # type: ignore[arg-type]
+    return BatchDriver(engine, progress)

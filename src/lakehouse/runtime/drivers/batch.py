@@ -17,8 +17,7 @@ from lakehouse.core.checkpoints import CheckpointLog, PlannedBatch
 from lakehouse.core.errors import LakehouseError
 from lakehouse.core.faults import crashpoint
 from lakehouse.core.storage import FileInfo
-from lakehouse.engines.base import Transaction
-from lakehouse.engines.embedded.engine import EmbeddedEngine
+from lakehouse.engines.base import EngineAdapter, Transaction
 from lakehouse.engines.embedded.key_order import in_run_order
 from lakehouse.kinds.base import BatchResult, app_id
 from lakehouse.kinds.registry import STRATEGIES
@@ -36,7 +35,7 @@ Progress = Callable[[str], None]
 class BatchDriver:
     """Runs a batch engine's flows from our offset logs: plan, read, process, commit, per batch."""
 
-    def __init__(self, engine: EmbeddedEngine, progress: Progress | None = None) -> None:
+    def __init__(self, engine: EngineAdapter, progress: Progress | None = None) -> None:
         self.engine = engine
         self.storage = engine.storage
         self.settings = engine.settings
@@ -168,7 +167,7 @@ class BatchDriver:
 
 
 
-def _inserts_only(engine: EmbeddedEngine, changes: pa.Table) -> pa.Table:
+def _inserts_only(engine: EngineAdapter, changes: pa.Table) -> pa.Table:
     """The feed's inserted rows. An append-only upstream (bronze) has nothing else, and filtering
     would copy the whole feed (3.3 s of a 6M-row lineitem feed), so that case is checked first."""
     # Cast first: pyarrow has no comparison kernels for the string_view delta-rs returns.

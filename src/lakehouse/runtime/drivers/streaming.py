@@ -23,10 +23,10 @@ from typing import Any
 
 from lakehouse.core.change_feed import CHANGE_TYPE, COMMIT_VERSION
 from lakehouse.core.checkpoints import CheckpointLog
-from lakehouse.core.errors import LakehouseError
+from lakehouse.core.errors import ConfigError, LakehouseError
 from lakehouse.core.faults import crashpoint
 from lakehouse.core.optional import require
-from lakehouse.engines.base import Transaction
+from lakehouse.engines.base import EngineAdapter, Transaction
 from lakehouse.engines.spark.databricks import auto_loader_stream, on_databricks
 from lakehouse.engines.spark.engine import SparkEngine
 from lakehouse.engines.spark.session import spark_location
@@ -62,6 +62,17 @@ def source_schema_changed(exc: BaseException) -> bool:
             return True
         current = current.__cause__
     return False
+
+
+def spark_engine(engine: EngineAdapter) -> SparkEngine:
+    """`engine` as the SparkEngine this driver runs Structured Streaming on."""
+    if not isinstance(engine, SparkEngine):
+        raise ConfigError(
+            f"The '{engine.name}' engine says it streams (capability streaming), but the only streaming "
+            "driver runs Structured Streaming on the Spark engine.",
+            hint="give the engine streaming=False to run it with the batch driver, or add a streaming driver for it",
+        )
+    return engine
 
 
 @dataclass(frozen=True)
@@ -166,7 +177,7 @@ class SparkDriver:
                   .select("path", "modificationTime", "length"))
         return Flow("files", stream, lambda batch, batch_id: self._bronze_batch(spec, batch, batch_id))
 
-    def schema_store(self, spec: TableSpec):
+    def schema_store(self, spec: TableSpec) -> SchemaStore:
         return SchemaStore(CheckpointLog(self.storage, self.checkpoint_root(spec)))
 
     def _bronze_batch(self, spec: TableSpec, batch: Any, batch_id: int) -> BatchResult:

@@ -215,7 +215,7 @@ def _decode_utf8(table: pa.Table, header: list[str]) -> tuple[dict[str, pa.Array
         except pa.ArrowInvalid:
             pass
         values = column.to_pylist()
-        decoded = []
+        decoded: list[str | None] = []
         for index, value in enumerate(values):
             if value is None:
                 decoded.append(None)
@@ -240,7 +240,7 @@ def _row_positions(good_rows: int, malformed_lines: list[int]) -> pa.Array | lis
         # Lines 2..n+1, built in C: the per-row Python loop below cost seconds per million rows.
         return pc.add(pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), good_rows)), 1)
     taken = set(malformed_lines)
-    positions = []
+    positions: list[int] = []
     line = 2
     while len(positions) < good_rows:
         if line not in taken:
