@@ -89,6 +89,7 @@ test: setup-dev lint
 # Lint and types, with the configuration in pyproject.toml; part of `make test`, so CI runs both.
 lint: setup-dev
 	$(PY) -m ruff check src tests
+	$(PY) -m mypy
 
 test-fast: setup-dev
 	$(PY) -m pytest -m "not integration and not spark and not docker and not slow" $(PYTEST_ARGS)

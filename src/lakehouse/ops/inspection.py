@@ -16,6 +16,7 @@ from lakehouse.core.dialects import DUCKDB, Dialect
 from lakehouse.core.errors import ConfigError, LakehouseError
 from lakehouse.core.storage import FileInfo, Storage
 from lakehouse.engines.embedded.engine import EmbeddedEngine
+from lakehouse.engines.registry import ENGINES, engine_class
 from lakehouse.kinds.invariants import Violation
 from lakehouse.kinds.registry import INVARIANTS
 from lakehouse.ops.checkpoint_views import CheckpointView, EmbeddedCheckpoints, SparkCheckpoints
@@ -42,7 +43,9 @@ class Inspector:
         """The view of the checkpoints of the engine that wrote the table (lakehouse.core.checkpoints.table_engine)."""
         root = self.settings.checkpoint_uri(spec.ref.schema, spec.ref.name)
         engine = table_engine(self.storage, root)
-        view = SparkCheckpoints if engine == "spark" else EmbeddedCheckpoints
+        # A streaming engine keeps Structured Streaming's checkpoint layout; batch engines our offset logs.
+        streaming = engine in ENGINES and engine_class(engine).capabilities.streaming
+        view = SparkCheckpoints if streaming else EmbeddedCheckpoints
         return view(self, spec, root, engine)
 
     def status(self, pipeline: Pipeline) -> list[dict[str, Any]]:
