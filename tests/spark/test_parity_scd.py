@@ -1,4 +1,5 @@
-"""SCD1 dedup/change detection and SCD2 staging give identical rows on Spark and DuckDB."""
+"""SCD1 dedup/change detection and the SCD2 history rebuild without effective time give identical rows on Spark
+and DuckDB."""
 
 from __future__ import annotations
 
@@ -11,14 +12,17 @@ from lakehouse.core.change_feed import CHANGE_TYPE, COMMIT_VERSION
 from lakehouse.core.dialects import DUCKDB, SPARK
 from lakehouse.core.hashing import row_hash
 from lakehouse.kinds.scd1 import sql as scd1
-from lakehouse.kinds.scd2 import sql as scd2
+from lakehouse.kinds.scd2 import history_sql as scd2_history
+from lakehouse.kinds.scd2.sql import TARGET_ID
 from lakehouse.spec.model import (
     DATE_ADDED,
+    END_DATE,
     HASH_VALUE,
     IS_CURRENT,
     SOURCE_FILE_MODIFIED,
     SOURCE_FILENAME,
     SOURCE_ROW,
+    START_DATE,
     Kind,
     TableRef,
     TableSpec,
@@ -90,48 +94,68 @@ FEED_COLUMNS = BUSINESS + [(HASH_VALUE, "string"), (DATE_ADDED, "timestamp"), (C
                            (COMMIT_VERSION, "bigint")]
 
 
-def feed(key, name, balance, day, change_type, version):
-    return (key, name, balance, h(name, balance), at(day), change_type, version)
+def feed(key, name, balance, version, change_type="update_postimage"):
+    # Silver writes commit n on day n + 1: a version starts at its processing time (date_added).
+    return (key, name, balance, h(name, balance), at(version + 1), change_type, version)
 
 
 FEED = [
-    feed(10, "new", Decimal("1.00"), 1, "insert", 1),  # a new key
-    feed(11, "changed", Decimal("2.00"), 1, "update_postimage", 1),  # a changed key
-    feed(11, "before", Decimal("1.00"), 1, "update_preimage", 1),  # preimages carry no new state
-    feed(12, "v1", Decimal("1.00"), 1, "update_postimage", 1),  # several versions in one batch
-    feed(12, "v2", Decimal("2.00"), 2, "update_postimage", 2),
-    feed(12, "v3", Decimal("3.00"), 3, "update_postimage", 3),
-    feed(13, "same", Decimal("1.00"), 1, "update_postimage", 1),  # unchanged: equal to the current row
-    feed(14, "B", Decimal("1.00"), 1, "update_postimage", 1),  # A -> B -> A
-    feed(14, "A", Decimal("1.00"), 2, "update_postimage", 2),
-    feed(15, "again", None, 1, "update_postimage", 1),  # the same state twice in a row
-    feed(15, "again", None, 2, "update_postimage", 2),
+    feed(10, "new", Decimal("1.00"), 1, "insert"),  # a new key: starts at its date_added, no low date
+    feed(11, "changed", Decimal("2.00"), 1),  # a changed key
+    feed(11, "before", Decimal("1.00"), 1, "update_preimage"),  # preimages carry no new state
+    feed(12, "v1", Decimal("1.00"), 1),  # several versions in one batch, in commit order
+    feed(12, "v2", Decimal("2.00"), 2),
+    feed(12, "v3", Decimal("3.00"), 3),
+    feed(13, "same", Decimal("1.00"), 1),  # unchanged: equal to the current row
+    feed(14, "B", Decimal("1.00"), 1),  # A -> B -> A
+    feed(14, "A", Decimal("1.00"), 2),
+    feed(15, "again", None, 1),  # the same state twice in a row
+    feed(15, "again", None, 2),
+    feed(16, "x1", Decimal("1.00"), 1),  # back to an older stored state: a new version all the same
+    feed(17, "arrived", Decimal("1.00"), 1, "insert"),  # takes over its inferred member
 ]
-CURRENT_COLUMNS = [("dim_id", "bigint"), ("c_custkey", "bigint"), (HASH_VALUE, "string"), (IS_CURRENT, "boolean")]
-CURRENT = [(1, 11, h("orig", Decimal("9.00")), True), (2, 12, h("v0", None), True),
-           (3, 13, h("same", Decimal("1.00")), True), (4, 14, h("A", Decimal("1.00")), True)]
+LOW = dt.datetime(1900, 1, 1, tzinfo=UTC)
+DIM_COLUMNS = scd2_history.history_columns(GOLD, BUSINESS)
+EXISTING = [
+    (1, 11, "orig", Decimal("9.00"), h("orig", Decimal("9.00")), at(1), None, True, False),
+    (2, 12, "v0", None, h("v0", None), at(1), None, True, False),
+    (3, 13, "same", Decimal("1.00"), h("same", Decimal("1.00")), at(1), None, True, False),
+    (4, 14, "A", Decimal("1.00"), h("A", Decimal("1.00")), at(1), None, True, False),
+    (5, 16, "x1", Decimal("1.00"), h("x1", Decimal("1.00")), at(1), at(1, 12), False, False),
+    (6, 16, "x2", Decimal("2.00"), h("x2", Decimal("2.00")), at(1, 12), None, True, False),
+    (7, 17, None, None, None, LOW, None, True, True),
+]
 
 
-def test_scd2_staging_matches(spark, duck_engine, spark_engine):
+def test_processing_time_history_matches(spark, duck_engine, spark_engine):
+    """Without sequence_by every event is undated: versions follow commit order and start at date_added."""
     changes_arrow, changes_frame = both(spark, FEED_COLUMNS, FEED)
-    current_arrow, current_frame = both(spark, CURRENT_COLUMNS, CURRENT)
-    duck = duck_engine.sql(scd2.staging_sql(DUCKDB, GOLD, BUSINESS, 100),
-                           {"changes": changes_arrow, "current_dim": current_arrow})
-    sparks = spark_engine.sql(scd2.staging_sql(SPARK, GOLD, BUSINESS, 100),
-                              {"changes": changes_frame, "current_dim": current_frame})
+    arrival = [COMMIT_VERSION]
+    duck_events = duck_engine.sql(scd2_history.events_sql(DUCKDB, GOLD, BUSINESS, arrival, DATE_ADDED),
+                                  {"changes": changes_arrow})
+    spark_events = spark_engine.sql(scd2_history.events_sql(SPARK, GOLD, BUSINESS, arrival, DATE_ADDED),
+                                    {"changes": changes_frame})
+    existing_arrow, existing_frame = both(spark, DIM_COLUMNS, EXISTING)
+    duck = duck_engine.sql(scd2_history.rebuild_sql(DUCKDB, GOLD, BUSINESS, 100),
+                           {"events": duck_events, "existing": existing_arrow})
+    sparks = spark_engine.sql(scd2_history.rebuild_sql(SPARK, GOLD, BUSINESS, 100),
+                              {"events": spark_events, "existing": existing_frame})
     rows = assert_same_rows(duck, sparks)
-    names = sparks.columns
-    staged = [dict(zip(names, row)) for row in rows]
-    new_versions = sorted((r["c_custkey"], r["c_name"], r["dim_id"], r[IS_CURRENT]) for r in staged
-                          if r[scd2.TARGET_ID] is None)
-    assert new_versions == [
-        (10, "new", 101, True), (11, "changed", 102, True),
-        (12, "v1", 103, False), (12, "v2", 104, False), (12, "v3", 105, True),
-        (14, "A", 107, True), (14, "B", 106, False), (15, "again", 108, True),
-    ]
-    closed = sorted((r[scd2.TARGET_ID], r["end_date"]) for r in staged if r[scd2.TARGET_ID] is not None)
-    assert closed == [(1, at(1).replace(tzinfo=None)), (2, at(1).replace(tzinfo=None)),
-                      (4, at(1).replace(tzinfo=None))]
+    staged = {(r["dim_id"], r["c_custkey"], r["c_name"], r[START_DATE], r[END_DATE], r[IS_CURRENT], r[TARGET_ID])
+              for r in (dict(zip(sparks.columns, row)) for row in rows)}
+    n = lambda value: value.replace(tzinfo=None) if value else value  # noqa: E731
+    assert staged == {
+        (101, 10, "new", n(at(2)), None, True, None),
+        (1, 11, "orig", n(at(1)), n(at(2)), False, 1), (102, 11, "changed", n(at(2)), None, True, None),
+        (2, 12, "v0", n(at(1)), n(at(2)), False, 2), (103, 12, "v1", n(at(2)), n(at(3)), False, None),
+        (104, 12, "v2", n(at(3)), n(at(4)), False, None), (105, 12, "v3", n(at(4)), None, True, None),
+        (4, 14, "A", n(at(1)), n(at(2)), False, 4), (106, 14, "B", n(at(2)), n(at(3)), False, None),
+        (107, 14, "A", n(at(3)), None, True, None),
+        (108, 15, "again", n(at(2)), None, True, None),
+        (6, 16, "x2", n(at(1, 12)), n(at(2)), False, 6), (109, 16, "x1", n(at(2)), None, True, None),
+        # No low date declared: the taken-over inferred member keeps its start, so linked facts stay in it.
+        (7, 17, "arrived", n(LOW), None, True, 7),
+    }
 
 
 @pytest.mark.parametrize("keys, expected", [([1, 2, 3], False), ([1, 2, 2], True), ([3, 1, 3], True),

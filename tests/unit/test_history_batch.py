@@ -99,3 +99,67 @@ def test_corrected_stored_versions_keep_their_attributes(engine):
     # A replay of the last batch is skipped by its app transaction.
     assert process_history_batch(engine, spec, feed([(1, "Ann", "Late Lane", dt.datetime(2024, 6, 1))]),
                                  UPSTREAM, 3).skipped_as_replay
+
+
+def silver_feed(rows):
+    """A silver change feed of customers: (key, name, address, day silver wrote it, commit version)."""
+    return pa.table({
+        "c_custkey": pa.array([r[0] for r in rows], pa.int64()), "c_name": [r[1] for r in rows],
+        "c_address": [r[2] for r in rows],
+        "date_added": pa.array([dt.datetime(2026, 1, r[3], tzinfo=dt.UTC) for r in rows], pa.timestamp("us", tz="UTC")),
+        "_change_type": ["update_postimage"] * len(rows), "_commit_version": [r[4] for r in rows],
+    })
+
+
+SILVER_UPSTREAM = [("c_custkey", "bigint"), ("c_name", "string"), ("c_address", "string"),
+                   ("date_added", "timestamp")]
+
+
+def processing_time_spec(**options):
+    import dataclasses
+
+    from lakehouse.kinds.scd2.options import Scd2Options
+
+    return dataclasses.replace(DIM_CUSTOMER, tracked_columns=("c_name", "c_address"), sequence_by=None,
+                               options=Scd2Options(**options) if options else None)
+
+
+def history(engine, spec):
+    rows = sorted(engine.read_table(spec.ref).to_pylist(), key=lambda r: r["dim_customer_id"])
+    return [(r["dim_customer_id"], r["c_custkey"], r["c_address"], r["start_date"].day, r["start_date"].year,
+             r["end_date"] and r["end_date"].day, r["is_current"]) for r in rows]
+
+
+def test_without_effective_time_versions_follow_commits_and_start_when_silver_wrote_them(engine):
+    spec = processing_time_spec()
+    process_history_batch(engine, spec, silver_feed([(1, "Ann", "Old Street", 1, 1), (2, "Bob", "Elm", 1, 1)]),
+                          SILVER_UPSTREAM, 1)
+    result = process_history_batch(engine, spec, silver_feed([
+        (1, "Ann", "New Avenue", 2, 2), (1, "Ann", "Last Lane", 3, 3), (2, "Bob", "Elm", 3, 3)]), SILVER_UPSTREAM, 2)
+    assert result.details == {"events": 3, "versions_added": 2, "versions_corrected": 1}
+    # No low date declared: a key's first version starts when silver wrote it, too.
+    assert history(engine, spec) == [
+        (1, 1, "Old Street", 1, 2026, 2, False), (2, 2, "Elm", 1, 2026, None, True),
+        (3, 1, "New Avenue", 2, 2026, 3, False), (4, 1, "Last Lane", 3, 2026, None, True),
+    ]
+    assert "is_inferred" in engine.read_table(spec.ref).column_names  # the one SCD2 layout
+
+
+def test_a_declared_low_date_starts_first_versions_only(engine):
+    spec = processing_time_spec(low_date="1900-01-01")
+    process_history_batch(engine, spec, silver_feed([(1, "Ann", "Old Street", 1, 1)]), SILVER_UPSTREAM, 1)
+    process_history_batch(engine, spec, silver_feed([(1, "Ann", "New Avenue", 2, 2)]), SILVER_UPSTREAM, 2)
+    assert history(engine, spec) == [(1, 1, "Old Street", 1, 1900, 2, False), (2, 1, "New Avenue", 2, 2026, None, True)]
+
+
+def test_without_a_low_date_a_taken_over_inferred_member_keeps_its_start(engine):
+    spec = processing_time_spec()
+    process_history_batch(engine, spec, silver_feed([(1, "Ann", "Old Street", 1, 1)]), SILVER_UPSTREAM, 1)
+    # What a fact writes for a key the dimension lacks: valid from the fact's low date, linked from then on.
+    member = engine.read_table(spec.ref).slice(0, 1).to_pylist()[0] | {
+        "dim_customer_id": 2, "c_custkey": 9, "c_name": None, "c_address": None, "hash_value": None,
+        "start_date": dt.datetime(1900, 1, 1, tzinfo=dt.UTC), "is_inferred": True}
+    engine.append(spec.ref, pa.Table.from_pylist([member], schema=engine.read_table(spec.ref).schema),
+                  Transaction("fact", 1), properties={}, evolve_schema=False)
+    process_history_batch(engine, spec, silver_feed([(9, "Ivy", "Far Field", 2, 2)]), SILVER_UPSTREAM, 2)
+    assert history(engine, spec)[1] == (2, 9, "Far Field", 1, 1900, None, True)

@@ -42,6 +42,10 @@ def test_a_fact_needs_its_rules_and_they_must_fit_the_spec() -> None:
 
 def test_unset_options_are_the_kind_defaults() -> None:
     plain = dataclasses.replace(DIM_CUSTOMER, options=None)
-    assert Scd2Options.of(plain) == Scd2Options(low_date=DEFAULT_LOW_DATE, undated_effective_time=None)
+    # No low date unless the table declares one: a first version starts at its own start.
+    assert Scd2Options.of(plain) == Scd2Options(low_date=None, undated_effective_time=None)
+    # The shipped dimension and the fact that looks it up declare theirs, so their history is unchanged.
+    assert Scd2Options.of(DIM_CUSTOMER).low_date == DEFAULT_LOW_DATE
+    assert FactRules.of(FACT_SALES).dimension.low_date == DEFAULT_LOW_DATE
     assert Scd1Options.of(dataclasses.replace(CUSTOMER, options=None)).undated_effective_time is None
     assert Scd2Options.of(DIM_CUSTOMER).undated_effective_time == "2024-01-01 00:00:00"

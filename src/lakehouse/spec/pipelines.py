@@ -66,6 +66,8 @@ DIM_CUSTOMER = TableSpec(
     # gold.fact_sales follows it: a corrected history can re-point an order to another version.
     change_data_feed=True,
     cluster_by=("c_custkey",),
+    # Declared: a customer's first version is valid from the low date, so an order older than the
+    # first recorded change (TPC-H orders are from 1992-1998) still finds a version.
     options=Scd2Options(low_date=DEFAULT_LOW_DATE, undated_effective_time=CUSTOMER_UNDATED_EFFECTIVE_TIME),
 )
 

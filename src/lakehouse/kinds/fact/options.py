@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 from lakehouse.core.errors import ConfigError
 
-# An inferred member starts where the dimension's first versions start.
+# An inferred member needs a start even where the dimension declares no low date: by default the
+# one the shipped dimension declares.
 from lakehouse.kinds.scd2.options import DEFAULT_LOW_DATE
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ class DimensionLookup:
     fact_key: str
     as_of: str
     output: str
-    # Where an inferred member's validity starts: the dimension's low date.
+    # Where an inferred member's validity starts: the dimension's low date when it declares one.
     low_date: str = DEFAULT_LOW_DATE
 
 

@@ -1,23 +1,23 @@
-"""SCD2 on effective time: the history of the touched keys rebuilt from stored versions plus new events.
+"""Gold SCD2: the touched keys' history rebuilt from their stored versions plus the batch's events.
 
-`scd2.staging_sql` handles versions that arrive in order (close the current row, append). With a
-sequence_by column a change can arrive after a newer one, so here the new events of a key are put
-on one timeline with its stored versions and every validity interval is derived again:
-- the timeline is ordered by effective time; a row without one (a source or file that has no such
-  column, like the initial TPC-H load) sorts as of the low date, before every dated change, and
-  rows on the same time keep their arrival order (Scd2Options.undated_effective_time sorts undated
-  rows at that time instead, for a source that says when its undated load took effect). A version
-  starts at its effective time, or at its processing time (date_added) when it has none:
-  processing time stays the default;
+The new events of a key are put on one timeline with its stored versions and every validity
+interval is derived again:
+- the timeline is ordered by effective time (spec.sequence_by); a row without one sorts at
+  Scd2Options.undated_effective_time when the source says when its undated rows took effect, else
+  at the low date, else before every dated change; rows on the same time keep their arrival order
+  (commit, file, row). A dimension without sequence_by is the case where every row is undated: its
+  versions follow arrival order. A version starts at its effective time, or at its processing time
+  (date_added) when it has none;
 - consecutive equal versions form one run, which starts where its earliest member starts: an event
   equal to the version before it (a replay, a re-send) adds nothing, and a late event equal to the
   version after it moves that version's start back instead of adding a row;
 - a stored version keeps its surrogate key (never deleted or renumbered), so facts stay linked;
   only its start/end/is_current (and effective time) are corrected. New versions get max + n;
-- the first version of a key is valid from the low date, so history older than the first recorded
-  change resolves to it;
+- the first version of a key starts at the low date when the table declares one (Scd2Options.low_date),
+  so history older than the first recorded change resolves to it; else at its own start;
 - an inferred member (written by a fact for a key the dimension did not have yet) is taken over by
-  the key's first real version: updated in place, surrogate kept.
+  the key's first real version: updated in place, surrogate kept, and without a low date its start
+  kept too, so the facts already linked to it stay in its interval.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from lakehouse.core.dialects import Dialect
 from lakehouse.core.hashing import hash_expression
 from lakehouse.core.merge_plan import MergePlan
 from lakehouse.kinds.scd1.sql import tracked_columns
-from lakehouse.kinds.scd2.options import Scd2Options
+from lakehouse.kinds.scd2.options import DEFAULT_LOW_DATE, Scd2Options
 from lakehouse.kinds.scd2.sql import TARGET_ID, surrogate_key
 from lakehouse.spec.model import (
     END_DATE,
@@ -53,15 +53,18 @@ FROM_STORED = "__from_stored"
 ARRIVAL_COLUMNS = (COMMIT_VERSION, SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW)
 
 
-def low_date(spec: TableSpec) -> str:
-    return Scd2Options.of(spec).low_date
+def low_date_sql(dialect: Dialect, spec: TableSpec) -> str | None:
+    """The declared low date as a timestamp, or None: the table declares none."""
+    low = Scd2Options.of(spec).low_date
+    return None if low is None else dialect.cast(dialect.literal(low), "timestamp")
 
 
 def undated_order_sql(dialect: Dialect, spec: TableSpec) -> str:
     """Where a row without effective time sorts: at the options' undated_effective_time when the source
-    says when its undated rows took effect (the landing's initial load), else at the low date."""
+    says when its undated rows took effect (the landing's initial load), else at the low date, else
+    before every dated change. Without sequence_by every row sorts here, so arrival decides."""
     options = Scd2Options.of(spec)
-    undated = options.undated_effective_time or options.low_date
+    undated = options.undated_effective_time or options.low_date or DEFAULT_LOW_DATE
     return dialect.cast(dialect.literal(undated), "timestamp")
 
 
@@ -86,25 +89,27 @@ def events_sql(
     """The batch's change events: one per key and effective time (the last to arrive wins a tie;
     undated rows: one per key and commit).
 
-    A row without effective time sorts as of the low date (before every dated change) and starts at
-    its processing time `processing_time` (a column of `source_view`, e.g. date_added).
+    A row without effective time (every row without sequence_by) sorts at undated_order_sql and
+    starts at its processing time `processing_time` (a column of `source_view`, e.g. date_added).
     """
-    assert spec.sequence_by
     q = dialect.quote
     keys = [q(k) for k in spec.keys]
-    event_time = f"coalesce({q(spec.sequence_by)}, {undated_order_sql(dialect, spec)})"
+    undated = undated_order_sql(dialect, spec)
+    seq = q(spec.sequence_by) if spec.sequence_by else None
+    event_time = f"coalesce({seq}, {undated})" if seq else undated
+    start = f"coalesce({seq}, {q(processing_time)})" if seq else q(processing_time)
     arrival = [q(c) for c in arrival_columns]
     latest_first = ", ".join(f"{c} DESC" for c in arrival)
-    # Undated rows of different commits are different versions (processing order), as without sequence_by.
-    partition = [*keys, event_time]
+    # Undated rows of different commits are different versions (processing order).
+    partition = [*keys, event_time] if seq else list(keys)
     if COMMIT_VERSION in arrival_columns:
-        partition.append(f"CASE WHEN {q(spec.sequence_by)} IS NULL THEN {q(COMMIT_VERSION)} END")
+        partition.append(f"CASE WHEN {seq} IS NULL THEN {q(COMMIT_VERSION)} END" if seq else q(COMMIT_VERSION))
     names = dialect.column_list([n for n, _ in business])
     new_state = ", ".join(dialect.literal(t) for t in NEW_STATE_TYPES)
     not_null_keys = " AND ".join(f"{k} IS NOT NULL" for k in keys)
     return f"""
 SELECT {names}, {hash_expression(dialect, tracked_columns(spec, business))} AS {q(HASH_VALUE)},
-       {event_time} AS {EVENT_TIME}, coalesce({q(spec.sequence_by)}, {q(processing_time)}) AS {START_CANDIDATE},
+       {event_time} AS {EVENT_TIME}, {start} AS {START_CANDIDATE},
        row_number() OVER (ORDER BY {', '.join(arrival)}) AS {ARRIVAL}
 FROM (SELECT *, row_number() OVER (PARTITION BY {', '.join(partition)} ORDER BY {latest_first}) AS __rank
       FROM {source_view}
@@ -129,37 +134,43 @@ def rebuild_sql(
     only its validity (start, end, is_current) and effective time can change, so `existing_view`
     may hold NULL for attributes it did not read (merge_plan's kept_columns keeps the stored ones).
     """
-    assert spec.sequence_by, "the history rebuild is for an SCD2 table with effective time"
     q = dialect.quote
     ts = dialect.sql_type("timestamp")
-    sk, hv, seq = q(surrogate_key(spec)), q(HASH_VALUE), q(spec.sequence_by)
+    sk, hv = q(surrogate_key(spec)), q(HASH_VALUE)
+    seq = q(spec.sequence_by) if spec.sequence_by else None
     keys = [q(k) for k in spec.keys]
     key_list = ", ".join(keys)
     names = [q(n) for n, _ in business]
-    low = dialect.cast(dialect.literal(low_date(spec)), "timestamp")
+    low = low_date_sql(dialect, spec)
     undated = undated_order_sql(dialect, spec)
     inferred = f"coalesce({q(IS_INFERRED)}, FALSE)"
 
     def on(left: str, right: str) -> str:
         return " AND ".join(f"{left}.{k} = {right}.{k}" for k in keys)
 
+    def dated(undated_value: str) -> str:
+        return f"coalesce({seq}, {undated_value})" if seq else undated_value
+
+    # A stored first version that starts at the low date would start at its undated time if a late
+    # event now precedes it; later undated versions keep their processing-time start.
+    stored_start = f"CASE WHEN {q(START_DATE)} = {low} THEN {undated} ELSE {q(START_DATE)} END" if low else q(START_DATE)
+    # Without a low date a first version starts at its own time, or where the inferred member it takes over did.
+    first_start = low or "coalesce(i.__inferred_start, v.__run_time)"
     # Stored rows come before new events of the same time, and among themselves keep their start order.
     timeline_order = f"PARTITION BY {key_list} ORDER BY {EVENT_TIME}, __origin, {ARRIVAL}, {START_CANDIDATE}, {sk}"
+    run_window = f"PARTITION BY {key_list}, __run ORDER BY __pos ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING"
+    run_seq = f",\n           first_value({seq}) OVER ({run_window}) AS __run_seq" if seq else ""
     final_names = ", ".join(f"n.__run_seq AS {n}" if n == seq else f"n.{n}" for n in names)
+    compared = [(q(START_DATE), "__start"), (q(END_DATE), "__end"), (hv, hv)] + ([(seq, "__run_seq")] if seq else [])
     changed = " OR ".join(
         [f"x.{sk} IS NULL", f"coalesce(x.{q(IS_INFERRED)}, FALSE)"]
-        + [dialect.is_distinct(f"x.{a}", f"n.{b}") for a, b in (
-            (q(START_DATE), "__start"), (q(END_DATE), "__end"), (hv, hv), (seq, "__run_seq"))]
+        + [dialect.is_distinct(f"x.{a}", f"n.{b}") for a, b in compared]
         + [dialect.is_distinct(f"x.{q(IS_CURRENT)}", "(n.__end IS NULL)")]
     )
     return f"""
 WITH timeline AS (
-    SELECT {sk}, {', '.join(names)}, {hv}, coalesce({seq}, {undated}) AS {EVENT_TIME},
-           -- An undated first version (valid from the low date) would start at its undated time if a
-           -- late event now precedes it; later undated versions keep their processing-time start.
-           CAST(coalesce({seq}, CASE WHEN {q(START_DATE)} = {low} THEN {undated} ELSE {q(START_DATE)} END) AS {ts})
-               AS {START_CANDIDATE}, 0 AS __origin,
-           CAST(0 AS BIGINT) AS {ARRIVAL}
+    SELECT {sk}, {', '.join(names)}, {hv}, {dated(undated)} AS {EVENT_TIME},
+           CAST({dated(stored_start)} AS {ts}) AS {START_CANDIDATE}, 0 AS __origin, CAST(0 AS BIGINT) AS {ARRIVAL}
     FROM {existing_view} WHERE NOT {inferred}
     UNION ALL
     SELECT CAST(NULL AS BIGINT) AS {sk}, {', '.join(names)}, {hv}, {EVENT_TIME},
@@ -182,24 +193,22 @@ runs AS (
 picked AS (
     -- A run is represented by its stored version if it has one (surrogate kept), else its first event.
     SELECT r.*, row_number() OVER (PARTITION BY {key_list}, __run ORDER BY __origin, __pos) AS __pick,
-           first_value({START_CANDIDATE}) OVER (PARTITION BY {key_list}, __run ORDER BY __pos
-                                    ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS __run_time,
-           first_value({seq}) OVER (PARTITION BY {key_list}, __run ORDER BY __pos
-                                    ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS __run_seq
+           first_value({START_CANDIDATE}) OVER ({run_window}) AS __run_time{run_seq}
     FROM runs r
 ),
 versions AS (
-    SELECT p.*, CASE WHEN __run = 1 THEN {low} ELSE __run_time END AS __start,
-           lead(__run_time) OVER (PARTITION BY {key_list} ORDER BY __run) AS __end
+    SELECT p.*, lead(__run_time) OVER (PARTITION BY {key_list} ORDER BY __run) AS __end
     FROM picked p WHERE __pick = 1
 ),
 inferred_members AS (
-    SELECT {key_list}, min({sk}) AS __inferred_sk FROM {existing_view} WHERE {inferred} GROUP BY {key_list}
+    SELECT {key_list}, min({sk}) AS __inferred_sk, min({q(START_DATE)}) AS __inferred_start
+    FROM {existing_view} WHERE {inferred} GROUP BY {key_list}
 ),
 kept AS (
     -- The first real version of a key known so far only as an inferred member takes over that row.
     SELECT v.*, CASE WHEN v.{sk} IS NOT NULL THEN v.{sk}
-                     WHEN v.__run = 1 THEN i.__inferred_sk END AS __kept_sk
+                     WHEN v.__run = 1 THEN i.__inferred_sk END AS __kept_sk,
+           CASE WHEN v.__run = 1 THEN {first_start} ELSE v.__run_time END AS __start
     FROM versions v LEFT JOIN inferred_members i ON {on('i', 'v')}
 ),
 numbered AS (

@@ -12,17 +12,19 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from lakehouse.spec.model import TableSpec
 
-# The first version of a key in an effective-time dimension is valid from this date, so history
-# that predates the first recorded change (TPC-H orders are from 1992-1998) resolves to it.
+# The low date the shipped tables declare: history that predates the first recorded change (TPC-H
+# orders are from 1992-1998) resolves to a key's first version. Also where an undated row sorts
+# when the table says nothing else: before every dated change.
 DEFAULT_LOW_DATE = "1900-01-01"
 
 
 @dataclass(frozen=True)
 class Scd2Options:
-    # Where the first version of a key starts, and where an undated row sorts unless told otherwise.
-    low_date: str = DEFAULT_LOW_DATE
+    # Where the first version of a key starts. None: at its own start (its effective time, or its
+    # processing time when it has none), as Lakeflow does for a table that declares no low date.
+    low_date: str | None = None
     # When the source's rows without effective time took effect (the landing's initial load), so
-    # they sort there instead of at the low date. None: at the low date.
+    # they sort there. None: at the low date, or before every dated change without one.
     undated_effective_time: str | None = None
 
     @classmethod

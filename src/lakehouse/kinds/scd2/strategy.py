@@ -1,7 +1,8 @@
-"""Gold SCD2: with effective time (spec.sequence_by) the touched keys' history is rebuilt, then MERGEd.
+"""Gold SCD2: the touched keys' history is rebuilt, then MERGEd.
 
-The SQL is in history_sql.py; this is the sequence of engine primitives around it. A dimension
-without effective time takes processing_order.py's path (versions in commit order).
+The SQL is in history_sql.py; this is the sequence of engine primitives around it. One algorithm
+with or without effective time (spec.sequence_by): without it every event is undated, so versions
+follow arrival order and start at their processing time.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from lakehouse.engines.base import EngineAdapter
 from lakehouse.kinds.base import BatchResult, open_batch, write_batch
 from lakehouse.kinds.scd1 import sql as scd1
 from lakehouse.kinds.scd2 import history_sql as scd2_history
-from lakehouse.kinds.scd2.processing_order import process_in_commit_order
 from lakehouse.kinds.scd2.sql import TARGET_ID, surrogate_key
 from lakehouse.spec.model import (
     DATE_ADDED,
@@ -47,10 +47,9 @@ def process_history_batch(
     result, txn = open_batch(engine, spec, batch_id, engine.row_count(changes))
     if result.skipped_as_replay:
         return result
-    assert spec.sequence_by
     q = engine.dialect.quote
     source_view = "changes"
-    if spec.sequence_by not in dict(upstream_columns):
+    if spec.sequence_by and spec.sequence_by not in dict(upstream_columns):
         # No effective time in the feed yet: NULL, as flows.with_sequence_column adds it, but inside
         # the events query instead of a query (and a copy of the batch) of its own.
         source_view = (f"(SELECT *, CAST(NULL AS {engine.dialect.sql_type('timestamp')}) AS {q(spec.sequence_by)} "
@@ -72,8 +71,8 @@ def process_history_batch(
         # Only what the timeline needs: a stored version's attributes never change (the MERGE keeps
         # them), and the wide text columns were most of the read.
         stored_columns = [n for n, _ in engine.table_columns(spec.ref)]
-        needed = {sk, *spec.keys, HASH_VALUE, spec.sequence_by, START_DATE, END_DATE, IS_CURRENT,
-                  IS_INFERRED}
+        needed = {sk, *spec.keys, HASH_VALUE, START_DATE, END_DATE, IS_CURRENT, IS_INFERRED,
+                  *([spec.sequence_by] if spec.sequence_by else [])}
         read = [n for n in stored_columns if n in needed]
         kept = [n for n in stored_columns if n not in needed]
         stored = engine.read_matching(spec.ref, events, spec.keys, columns=read)
@@ -104,7 +103,4 @@ class Scd2FromChanges:
         self, engine: EngineAdapter, spec: TableSpec, changes: Any, upstream_columns: Sequence[tuple[str, str]],
         batch_id: int,
     ) -> BatchResult:
-        if spec.sequence_by:
-            # Effective time: versions can arrive out of order, so the touched keys' history is rebuilt.
-            return process_history_batch(engine, spec, changes, upstream_columns, batch_id)
-        return process_in_commit_order(engine, spec, changes, upstream_columns, batch_id)
+        return process_history_batch(engine, spec, changes, upstream_columns, batch_id)
