@@ -11,13 +11,14 @@ from lakehouse.cli import bench, catalog, landing, pipeline
 from lakehouse.cli.context import LakehouseContext
 from lakehouse.core.config import Settings
 from lakehouse.core.errors import LakehouseError
+from lakehouse.engines.registry import ENGINES
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--landing", envvar="LAKEHOUSE_LANDING", help="Landing zone: a path or s3:// URI.")
 @click.option("--warehouse", envvar="LAKEHOUSE_WAREHOUSE", help="Warehouse root: a path or s3:// URI.")
 @click.option("--catalog", "catalog_uri", envvar="LAKEHOUSE_CATALOG", help="thrift://host:port of a Hive Metastore; default: a local catalog.")
-@click.option("--engine", envvar="LAKEHOUSE_ENGINE", type=click.Choice(["embedded", "spark"]), help="Engine (default: embedded).")
+@click.option("--engine", envvar="LAKEHOUSE_ENGINE", type=click.Choice(list(ENGINES)), help="Engine (default: embedded).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.version_option(package_name="local-lakehouse")

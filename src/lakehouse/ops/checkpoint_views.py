@@ -91,7 +91,7 @@ class EmbeddedCheckpoints(CheckpointView):
 
 
 class SparkCheckpoints(CheckpointView):
-    """The Spark driver's checkpoints under `<root>/spark/` (engines/spark/streams.py):
+    """The Spark driver's checkpoints under `<root>/spark/` (runtime/drivers/streaming.py):
 
     - a streaming flow's Structured Streaming checkpoint `spark/<flow>/`: `offsets/N` (three lines:
       `v1`, the batch metadata, one line per source with its offset), `commits/N` once batch N

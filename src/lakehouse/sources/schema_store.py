@@ -7,7 +7,7 @@ from lakehouse.sources.schema import StoredSchema
 
 
 class SchemaStore:
-    """Stored schema versions under `<checkpoint>/_schemas/`: inferred once, then only evolved."""
+    """Stored schema versions under `<checkpoint>/schemas/`: inferred once, then only evolved."""
 
     def __init__(self, checkpoints: CheckpointLog) -> None:
         self.log = checkpoints

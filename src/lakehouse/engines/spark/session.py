@@ -183,7 +183,7 @@ def build_session(settings: Settings, env: Mapping[str, str] | None = None) -> A
     if "spark.sql.catalogImplementation" in confs:
         builder = builder.enableHiveSupport()
     spark = builder.getOrCreate()
-    # Spark's WARN level prints a CSV header-mismatch line per file we read by position (csv_source.py).
+    # Spark's WARN level prints a CSV header-mismatch line per file we read by position (sources/csv/spark_reader.py).
     spark.sparkContext.setLogLevel((env if env is not None else os.environ).get("LAKEHOUSE_SPARK_LOG_LEVEL", "ERROR"))
     ensure_delta(spark)
     return spark

@@ -19,7 +19,7 @@ from lakehouse.kinds.fact.options import FactRules
 from lakehouse.kinds.scd1 import sql as scd1
 from lakehouse.kinds.scd2.history_sql import inferred_members_sql
 from lakehouse.kinds.scd2.strategy import max_surrogate
-from lakehouse.spec.model import END_DATE, HASH_VALUE, IS_INFERRED, START_DATE, TableRef, TableSpec
+from lakehouse.spec.model import END_DATE, HASH_VALUE, IS_INFERRED, START_DATE, Kind, TableRef, TableSpec
 
 
 def inferred_app_id(spec: TableSpec) -> str:
@@ -27,6 +27,8 @@ def inferred_app_id(spec: TableSpec) -> str:
 
 
 class FactBuild:
+    kind = Kind.FACT
+
     def process_batch(
         self,
         engine: EngineAdapter,

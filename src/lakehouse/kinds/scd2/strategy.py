@@ -50,7 +50,7 @@ def process_history_batch(
     q = engine.dialect.quote
     source_view = "changes"
     if spec.sequence_by and spec.sequence_by not in dict(upstream_columns):
-        # No effective time in the feed yet: NULL, as flows.with_sequence_column adds it, but inside
+        # No effective time in the feed yet: NULL, as kinds.base.with_sequence_column adds it, but inside
         # the events query instead of a query (and a copy of the batch) of its own.
         source_view = (f"(SELECT *, CAST(NULL AS {engine.dialect.sql_type('timestamp')}) AS {q(spec.sequence_by)} "
                        "FROM changes) AS dated_changes")
