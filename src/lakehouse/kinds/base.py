@@ -6,6 +6,7 @@ calls the same methods from `foreachBatch`. A kind's SQL lives in its folder, in
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +18,15 @@ from lakehouse.engines.base import EngineAdapter, Transaction
 from lakehouse.spec.model import TableSpec
 
 CDF_PROPERTIES = {"delta.enableChangeDataFeed": "true"}
+
+
+class Reads(enum.Enum):
+    """What a kind's batches are made of. Drivers plan and read by this, never by kind, so a new kind
+    fed like an existing one (one change feed, say) needs no driver change."""
+
+    LANDED_FILES = "landed files"  # new files of a landing source
+    CHANGE_FEED = "one change feed"  # one upstream's change rows between two versions
+    CHANGE_FEEDS = "several change feeds"  # version ranges of several inputs, planned together
 
 
 def app_id(spec: TableSpec) -> str:

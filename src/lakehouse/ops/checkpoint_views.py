@@ -14,8 +14,10 @@ from urllib.parse import unquote, urlsplit
 from lakehouse.core.checkpoints import CheckpointLog
 from lakehouse.core.errors import InputFileError, SchemaEvolutionError
 from lakehouse.core.storage import FileInfo
+from lakehouse.kinds.base import Reads
+from lakehouse.kinds.registry import reads_of
 from lakehouse.sources import ledger
-from lakehouse.spec.model import Kind, TableSpec
+from lakehouse.spec.model import TableSpec
 
 if TYPE_CHECKING:
     from lakehouse.ops.inspection import Inspector
@@ -103,9 +105,9 @@ class SparkCheckpoints(CheckpointView):
     """
 
     def flow_root(self) -> str:
-        if self.spec.kind is Kind.FACT:
+        if reads_of(self.spec.kind) is Reads.CHANGE_FEEDS:
             return f"{self.root}/spark/inputs"
-        if self.spec.kind is Kind.APPEND_INGEST:
+        if reads_of(self.spec.kind) is Reads.LANDED_FILES:
             autoloader = f"{self.root}/spark/autoloader"
             return autoloader if self.storage.exists(autoloader) else f"{self.root}/spark/files"
         return f"{self.root}/spark/{self.spec.upstream[0]}"
@@ -125,20 +127,20 @@ class SparkCheckpoints(CheckpointView):
         return [json.loads(line) if line.strip() not in ("", "-") else {} for line in text.splitlines()[2:]]
 
     def last_batch(self) -> dict[str, Any] | None:
-        if self.spec.kind is Kind.FACT:
+        if reads_of(self.spec.kind) is Reads.CHANGE_FEEDS:
             return EmbeddedCheckpoints(self.inspector, self.spec, self.flow_root(), self.engine).last_batch()
         last = self._last_committed()
         if last is None:
             return None
         entry: dict[str, Any] = {"batch_id": last}
-        if self.spec.kind is Kind.APPEND_INGEST:
+        if reads_of(self.spec.kind) is Reads.LANDED_FILES:
             entry["files"] = sum(1 for batch, _ in self._files_taken().values() if batch == last)
         else:
             entry["upstream_version"] = self.upstream_version_done()
         return entry
 
     def upstream_version_done(self) -> int:
-        if self.spec.kind is Kind.FACT:
+        if reads_of(self.spec.kind) is Reads.CHANGE_FEEDS:
             return EmbeddedCheckpoints(self.inspector, self.spec, self.flow_root(), self.engine).upstream_version_done()
         last = self._last_committed()
         if last is None:

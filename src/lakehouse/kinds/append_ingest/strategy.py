@@ -8,12 +8,13 @@ from typing import Any
 from lakehouse.core.faults import crash_during, crashpoint
 from lakehouse.engines.base import EngineAdapter
 from lakehouse.kinds.append_ingest import sql as ingest
-from lakehouse.kinds.base import BatchResult, now_iso, open_batch, table_properties
+from lakehouse.kinds.base import BatchResult, Reads, now_iso, open_batch, table_properties
 from lakehouse.spec.model import Kind, TableSpec
 
 
 class AppendIngest:
     kind = Kind.APPEND_INGEST
+    reads = Reads.LANDED_FILES
 
     def process_batch(
         self,

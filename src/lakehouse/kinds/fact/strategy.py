@@ -13,7 +13,7 @@ from typing import Any
 
 from lakehouse.core.faults import crash_during
 from lakehouse.engines.base import EngineAdapter, Transaction
-from lakehouse.kinds.base import BatchResult, app_id, open_batch, write_batch
+from lakehouse.kinds.base import BatchResult, Reads, app_id, open_batch, write_batch
 from lakehouse.kinds.fact import sql as fact
 from lakehouse.kinds.fact.options import FactRules
 from lakehouse.kinds.scd1 import sql as scd1
@@ -28,6 +28,7 @@ def inferred_app_id(spec: TableSpec) -> str:
 
 class FactBuild:
     kind = Kind.FACT
+    reads = Reads.CHANGE_FEEDS
 
     def process_batch(
         self,

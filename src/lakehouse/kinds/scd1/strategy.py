@@ -6,13 +6,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from lakehouse.engines.base import EngineAdapter
-from lakehouse.kinds.base import BatchResult, now_iso, open_batch, with_sequence_column, write_batch
+from lakehouse.kinds.base import BatchResult, Reads, now_iso, open_batch, with_sequence_column, write_batch
 from lakehouse.kinds.scd1 import sql as scd1
 from lakehouse.spec.model import HASH_VALUE, Kind, TableSpec
 
 
 class Scd1Upsert:
     kind = Kind.SCD1_UPSERT
+    reads = Reads.CHANGE_FEED
+    # Rows as they were inserted upstream: an append-only bronze feed carries the landed events.
+    change_types: tuple[str, ...] | None = ("insert",)
+    # An upstream without a change feed is read as a stream of inserts.
+    requires_upstream_feed = False
 
     def process_batch(
         self, engine: EngineAdapter, spec: TableSpec, changes: Any, upstream_columns: Sequence[tuple[str, str]],

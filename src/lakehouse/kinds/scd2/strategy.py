@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lakehouse.engines.base import EngineAdapter
-from lakehouse.kinds.base import BatchResult, open_batch, write_batch
+from lakehouse.kinds.base import BatchResult, Reads, open_batch, write_batch
 from lakehouse.kinds.scd1 import sql as scd1
 from lakehouse.kinds.scd2 import history_sql as scd2_history
 from lakehouse.kinds.scd2.sql import TARGET_ID, surrogate_key
@@ -98,6 +98,10 @@ def process_history_batch(
 
 class Scd2FromChanges:
     kind = Kind.SCD2_FROM_CHANGES
+    reads = Reads.CHANGE_FEED
+    change_types: tuple[str, ...] | None = None  # its SQL keeps the new states (insert, update post-image)
+    # Versions come from updates' post-images, which only a change feed carries.
+    requires_upstream_feed = True
 
     def process_batch(
         self, engine: EngineAdapter, spec: TableSpec, changes: Any, upstream_columns: Sequence[tuple[str, str]],

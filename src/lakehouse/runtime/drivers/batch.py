@@ -19,8 +19,8 @@ from lakehouse.core.faults import crashpoint
 from lakehouse.core.storage import FileInfo
 from lakehouse.engines.base import EngineAdapter, Transaction
 from lakehouse.engines.embedded.key_order import in_run_order
-from lakehouse.kinds.base import BatchResult, app_id
-from lakehouse.kinds.registry import STRATEGIES
+from lakehouse.kinds.base import BatchResult, Reads, app_id
+from lakehouse.kinds.registry import STRATEGIES, change_types_of, reads_of
 from lakehouse.runtime import fact_inputs
 from lakehouse.sources import ledger
 from lakehouse.sources.bronze_rules import read_batch
@@ -60,9 +60,10 @@ class BatchDriver:
 
     # -- planning -----------------------------------------------------------------------------
     def _plan_next(self, spec: TableSpec, log_: CheckpointLog) -> PlannedBatch | None:
-        if spec.kind is Kind.APPEND_INGEST:
+        reads = reads_of(spec.kind)
+        if reads is Reads.LANDED_FILES:
             return self._plan_files(spec, log_)
-        if spec.kind is Kind.FACT:
+        if reads is Reads.CHANGE_FEEDS:
             return fact_inputs.plan_inputs(self.engine, spec, log_, self.progress)
         return self._plan_versions(spec, log_)
 
@@ -103,9 +104,10 @@ class BatchDriver:
 
     # -- execution ----------------------------------------------------------------------------
     def _execute(self, spec: TableSpec, log_: CheckpointLog, planned: PlannedBatch) -> BatchResult:
-        if spec.kind is Kind.APPEND_INGEST:
+        reads = reads_of(spec.kind)
+        if reads is Reads.LANDED_FILES:
             result = self._ingest(spec, log_, planned)
-        elif spec.kind is Kind.FACT:
+        elif reads is Reads.CHANGE_FEEDS:
             result = fact_inputs.run_multi_input_batch(self.engine, spec, planned)
         else:
             result = self._from_upstream(spec, planned)
@@ -152,8 +154,11 @@ class BatchDriver:
         upstream = spec.upstream[0]
         start, end = planned.payload["start_version"], planned.payload["end_version"]
         changes = self.engine.read_changes(upstream, start, end)
-        if spec.kind is Kind.SCD1_UPSERT:
+        if change_types_of(spec.kind) == ("insert",):
             changes = _inserts_only(self.engine, changes)
+        elif change_types_of(spec.kind) is not None:
+            raise LakehouseError(f"{spec.ref}: the batch driver reads a change feed whole or its inserts only, "
+                                 f"not {change_types_of(spec.kind)}.")
         if spec.cluster_by and set(spec.cluster_by) <= set(changes.column_names):
             # DuckDB keeps its input's order, so a feed put in key order here is written without a sort.
             changes = in_run_order(changes, spec.cluster_by) or changes

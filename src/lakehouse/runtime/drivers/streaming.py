@@ -30,8 +30,8 @@ from lakehouse.engines.base import EngineAdapter, Transaction
 from lakehouse.engines.spark.databricks import auto_loader_stream, on_databricks
 from lakehouse.engines.spark.engine import SparkEngine
 from lakehouse.engines.spark.session import spark_location
-from lakehouse.kinds.base import BatchResult, app_id, now_iso, table_properties
-from lakehouse.kinds.registry import STRATEGIES
+from lakehouse.kinds.base import BatchResult, Reads, app_id, now_iso, table_properties
+from lakehouse.kinds.registry import STRATEGIES, change_types_of, reads_of, requires_upstream_feed
 from lakehouse.runtime import fact_inputs
 from lakehouse.sources.bronze_rules import read_batch
 from lakehouse.sources.registry import spark_reader
@@ -101,7 +101,7 @@ class SparkDriver:
         return f"{self.settings.checkpoint_uri(spec.ref.schema, spec.ref.name)}/spark"
 
     def run_table(self, spec: TableSpec) -> list[BatchResult]:
-        if spec.kind is Kind.FACT:
+        if reads_of(spec.kind) is Reads.CHANGE_FEEDS:
             return self.run_multi_input(spec)
         results: list[BatchResult] = []
         restarts = 0
@@ -149,9 +149,10 @@ class SparkDriver:
         crashpoint(f"{spec.ref}:after-checkpoint")
 
     def flow(self, spec: TableSpec) -> Flow | None:
-        if spec.kind is Kind.APPEND_INGEST:
+        reads = reads_of(spec.kind)
+        if reads is Reads.LANDED_FILES:
             return self._bronze_flow(spec)
-        if spec.kind in (Kind.SCD1_UPSERT, Kind.SCD2_FROM_CHANGES):
+        if reads is Reads.CHANGE_FEED:
             return self._change_flow(spec)
         raise LakehouseError(
             f"{spec.ref}: kind '{spec.kind.value}' is not a streaming flow on Spark.",
@@ -244,7 +245,7 @@ class SparkDriver:
             self.progress(f"{spec.ref}: upstream {upstream} does not exist yet")
             return None
         has_feed = self.engine.table_properties(upstream).get("delta.enableChangeDataFeed", "false") == "true"
-        if spec.kind is Kind.SCD2_FROM_CHANGES and not has_feed:
+        if requires_upstream_feed(spec.kind) and not has_feed:
             raise LakehouseError(
                 f"{spec.ref} is built from {upstream}'s change feed, which is not enabled.",
                 hint=f"set change_data_feed=True on {upstream} in the pipeline spec and reset it",
@@ -263,8 +264,9 @@ class SparkDriver:
     def _change_batch(self, spec: TableSpec, batch: Any, batch_id: int) -> BatchResult:
         F = require("pyspark.sql.functions")
         changes = batch
-        if spec.kind is Kind.SCD1_UPSERT:
-            changes = batch.where(F.col(CHANGE_TYPE) == "insert")
+        wanted = change_types_of(spec.kind)
+        if wanted is not None:
+            changes = batch.where(F.col(CHANGE_TYPE).isin(*wanted))
         changes = changes.persist()
         try:
             upstream_columns = self.engine.table_columns(spec.upstream[0])
