@@ -18,6 +18,8 @@ from typing import Any, Protocol, TypeVar
 
 from lakehouse.core.errors import FileChangedError
 from lakehouse.core.storage import FileInfo, Storage
+from lakehouse.sources.file_names import compression_of
+from lakehouse.sources.landed_text import corrupt_compressed, is_codec_error
 
 MALFORMED_RECORD = "__malformed_record"
 # Rows of a file that schema inference and evolution look at.
@@ -74,14 +76,32 @@ class LandingReader(Protocol[FileT_contra]):
 
 
 def read_unchanged(storage: Storage, info: FileInfo) -> bytes:
-    """The file's bytes, as listed in the plan: a file that changed since is never half-read."""
-    current = storage.file_info(info.uri)
-    if current is None:
-        raise FileChangedError(info.uri, "it was deleted after it was listed")
-    if current.size != info.size or current.modified != info.modified:
-        raise FileChangedError(info.uri, f"it changed after it was listed (size {info.size} -> {current.size}, "
-                                         f"modified {info.modified.isoformat()} -> {current.modified.isoformat()})")
-    data = storage.read_bytes(info.uri)
-    if len(data) != info.size:
+    """The file's bytes, as listed in the plan: a file that changed since is never half-read.
+
+    "Changed" is judged on the stored object (its size and mtime), never on the bytes read: Storage
+    hands a compressed file over decompressed. A compressed file is therefore checked again after
+    the read instead of by its length. Its content being corrupt is InputFileError (quarantined);
+    any other read error is the storage's and fails the run, so the file is not quarantined for it.
+    """
+    _check_as_planned(storage, info)
+    codec = compression_of(info.uri)
+    try:
+        data = storage.read_bytes(info.uri)
+    except OSError as exc:
+        if codec is not None and is_codec_error(exc):
+            raise corrupt_compressed(info.uri, codec, exc) from exc
+        raise
+    if codec is not None:
+        _check_as_planned(storage, info, " while it was read")
+    elif len(data) != info.size:
         raise FileChangedError(info.uri, f"its size changed from {info.size} to {len(data)} bytes while it was read")
     return data
+
+
+def _check_as_planned(storage: Storage, info: FileInfo, when: str = "") -> None:
+    current = storage.file_info(info.uri)
+    if current is None:
+        raise FileChangedError(info.uri, f"it was deleted after it was listed{when}")
+    if current.size != info.size or current.modified != info.modified:
+        raise FileChangedError(info.uri, f"it changed after it was listed{when} (size {info.size} -> {current.size}, "
+                                         f"modified {info.modified.isoformat()} -> {current.modified.isoformat()})")

@@ -1,8 +1,11 @@
 """The rules of reading a batch of landed files into bronze, written once for every format and engine.
 
 Per file, in landing order:
-- a file that cannot be read as it is (bad header, wrong delimiter, unparseable) is quarantined:
-  the run reports it, the ledger keeps it out until it changes;
+- a name that is not a landed data file (sources/file_names: '.', '_', temporary suffixes) is
+  skipped, in case the listing let it through: once renamed it is a new file;
+- a file that cannot be read as it is (corrupt compression, another format, wrong delimiter,
+  unparseable, a header the schema must not take: sources/headers) is quarantined before the schema
+  is touched: the run reports it, the ledger keeps it out until it changes;
 - a file that changed since it was listed is deferred: it is read again on the next run;
 - an empty file, or a header-only file before any schema is stored, is skipped (a header alone
   would type every column as string);
@@ -22,6 +25,8 @@ from typing import Any, TypeVar
 from lakehouse.core.errors import FileChangedError, InputFileError, LakehouseError, SchemaEvolutionError
 from lakehouse.sources import ledger
 from lakehouse.sources.base import LandedFileRef, LandingReader, OpenedFile
+from lakehouse.sources.file_names import is_landed_data_file, skipped_name_reason
+from lakehouse.sources.headers import vet_header
 from lakehouse.sources.schema import StoredSchema, check_header, evolve, infer_schema
 from lakehouse.spec.model import EvolutionMode, LandingSource
 
@@ -114,13 +119,19 @@ def rescued_columns(header: Sequence[str], schema: StoredSchema, mode: Evolution
     return [name for name in header if name not in schema.names]
 
 
-def open_file(reader: LandingReader[FileT], file: FileT, batch: BronzeBatch) -> OpenedFile | None:
-    """The file opened and its header checked, or None with its outcome recorded (quarantined,
-    deferred or empty)."""
+def open_file(reader: LandingReader[FileT], file: FileT, batch: BronzeBatch,
+              mode: EvolutionMode = EvolutionMode.ADD_NEW_COLUMNS) -> OpenedFile | None:
+    """The file opened and its header checked against `batch.schema`, or None with its outcome
+    recorded (skipped, quarantined, deferred or empty)."""
+    if not is_landed_data_file(file_name(file.uri)):
+        batch.notes.append(skipped_name_reason(file.uri))
+        batch.outcomes.append(Outcome(file.uri, ledger.EMPTY, "not a landed data file name"))
+        return None
     try:
         opened = reader.open(file)
         if opened is not None:
             check_header(opened.header, opened.uri)
+            vet_header(opened.header, batch.schema.names if batch.schema else [], mode, opened.uri)
     except FileChangedError as exc:
         batch.notes.append(deferred_note(exc))
         batch.outcomes.append(Outcome(file.uri, ledger.DEFERRED, exc.reason))
@@ -150,7 +161,7 @@ def read_batch(
     for index, file in enumerate(files, start=1):
         if len(files) > PROGRESS_EVERY_FILES and index % PROGRESS_EVERY_FILES == 0:
             progress(f"read {index}/{len(files)} files")
-        opened = open_file(reader, file, batch)
+        opened = open_file(reader, file, batch, source.evolution_mode)
         if opened is None:
             continue
         schema = schema_for(batch.schema, opened, source)

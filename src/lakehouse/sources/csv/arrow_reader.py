@@ -21,10 +21,11 @@ import pyarrow.csv as pacsv
 from lakehouse.core.errors import InputFileError
 from lakehouse.core.storage import FileInfo, Storage
 from lakehouse.sources.base import MALFORMED_RECORD, SCHEMA_SAMPLE_ROWS, read_unchanged
+from lakehouse.sources.headers import trimmed
+from lakehouse.sources.landed_text import landed_text
 from lakehouse.sources.schema import check_header
 from lakehouse.spec.model import SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW
 
-UTF8_BOM = b"\xef\xbb\xbf"
 DELIMITER_CANDIDATES = (",", ";", "\t", "|")
 _DELIMITER_NAMES = {",": "',' (comma)", ";": "';' (semicolon)", "\t": "a tab", "|": "'|' (pipe)"}
 
@@ -69,31 +70,45 @@ class ArrowCsvReader:
 
 
 def read_header(data: bytes, delimiter: str) -> list[str]:
+    """The first line's fields. It ends at LF, CRLF or a lone CR: a CR-only file is one line to a
+    reader that splits at LF, and csv.reader refuses a CR inside an unquoted field."""
     # Sliced rather than split: split would copy the whole (possibly GB-sized) rest of the file.
-    end = data.find(b"\n")
-    first_line = (data if end < 0 else data[:end]).rstrip(b"\r")
+    ends = [index for index in (data.find(b"\n"), data.find(b"\r")) if index >= 0]
+    first_line = data[: min(ends)] if ends else data
     text = first_line.decode("utf-8", errors="backslashreplace")
-    return next(iter(csv.reader([text], delimiter=delimiter)), [])
+    try:
+        return next(iter(csv.reader([text], delimiter=delimiter)), [])
+    except csv.Error as exc:
+        raise InputFileError(f"cannot read the header line as CSV: {exc}",
+                             hint="fix the header line and land the file again under the same name") from exc
 
 
 def read_csv_text(info: FileInfo, data: bytes, delimiter: str = ",") -> RawFile | None:
-    """Parse `data` (the bytes of `info`). Returns None for an empty (0-byte or blank) file."""
-    if data.startswith(UTF8_BOM):
-        data = data[len(UTF8_BOM):]
+    """Parse `data` (the bytes of `info`, as stored: compressed, or in UTF-16 with a byte-order mark,
+    see sources/landed_text). Returns None for an empty (0-byte or blank) file."""
+    landed = landed_text(info.uri, data)
+    data = landed.data
     if not data or data.isspace():  # isspace scans without copying, unlike strip
         return None
-    header = read_header(data, delimiter)
-    _check_delimiter(info, header, delimiter)
+    try:
+        parsed_header = read_header(data, delimiter)
+    except InputFileError as exc:
+        raise InputFileError(f"{info.uri}: {exc.message}", hint=exc.hint) from exc
+    _check_delimiter(info, parsed_header, delimiter)
+    header, trim_note = trimmed(parsed_header)
     check_header(header, info.uri)  # before parsing: a name used twice would break the columns
-    table = _parse_threaded(data, header, delimiter)
+    notes = [note for note in (landed.note, trim_note) if note]
+    # Parsed under the names as written, which is how the parser reads the header; named as trimmed.
+    table = _parse_threaded(data, parsed_header, delimiter)
     if table is not None:
-        columns: dict[str, pa.Array | pa.ChunkedArray] = {name: table.column(name) for name in header}
+        columns: dict[str, pa.Array | pa.ChunkedArray] = {
+            name: table.column(index) for index, name in enumerate(header)}
         malformed: list[tuple[int, str]] = []
         bad_rows: dict[int, str] = {}
     else:
-        table, malformed = _parse_exact(info, data, header, delimiter)
-        columns, bad_rows = _decode_utf8(table, header)
-    notes = []
+        table, malformed = _parse_exact(info, data, parsed_header, delimiter)
+        decoded, bad_rows = _decode_utf8(table, parsed_header)
+        columns = {name: decoded[raw] for name, raw in zip(header, parsed_header)}
     if bad_rows:
         notes.append(f"{len(bad_rows)} row(s) with bytes that are not UTF-8 kept in _rescued_data")
     positions = _row_positions(table.num_rows, [number for number, _ in malformed])
@@ -177,11 +192,16 @@ def _parse_exact(
             ),
             convert_options=_convert_options(pa.binary(), header),
         )
-    except pa.ArrowInvalid as exc:
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:  # the content's fault
         raise InputFileError(
             f"{info.uri}: cannot be parsed as CSV with delimiter {delimiter!r}: {exc}",
             hint="fix or remove the file in the landing zone, then run again; files already ingested are kept",
         ) from exc
+    if table.column_names != header:  # a header line the parser splits otherwise (a quoted line break)
+        raise InputFileError(
+            f"{info.uri}: the parser reads the header as {table.column_names[:10]}, not {header[:10]}.",
+            hint="write the header on one line, without quotes around line breaks, and land the file again",
+        )
     return table, malformed
 
 

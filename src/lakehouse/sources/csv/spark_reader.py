@@ -14,6 +14,16 @@ How the values line up with the embedded reader:
   2: the line number when no record spans lines. Spark's CSV source has no row index; each file is
   read as one split (multiLine), so monotonically_increasing_id follows the file's record order.
 - bytes that are not UTF-8: Spark decodes them to U+FFFD instead of marking the row malformed.
+
+Encodings, line endings, compression and the file's format follow the embedded reader's decisions
+(sources/landed_text), made on what Spark reads rather than on bytes, since Spark opens the file:
+- Hadoop decompresses by the name's suffix (.gz, .bz2); .zst needs Hadoop's native library, and
+  without it a .zst file is quarantined rather than failing the batch;
+- a UTF-16 or UTF-32 byte-order mark read as UTF-8 shows as two U+FFFD and NULs in the first line:
+  the file is then read with Spark's `encoding` UTF-16 or UTF-32, whose decoders honour the mark;
+- multiLine parsing detects LF, CRLF and CR line endings itself;
+- a first line that is another format, or holds NULs without a mark, is quarantined as there.
+A corrupt compressed file fails when Spark reads it, which is the whole batch, not one file.
 """
 
 from __future__ import annotations
@@ -23,9 +33,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from lakehouse.core.errors import InputFileError
 from lakehouse.core.optional import require
 from lakehouse.engines.spark.databricks import csv_read_options
 from lakehouse.sources.base import MALFORMED_RECORD, SCHEMA_SAMPLE_ROWS
+from lakehouse.sources.file_names import compression_of
+from lakehouse.sources.headers import trimmed
+from lakehouse.sources.landed_text import charset_of_marked, check_is_text
 from lakehouse.sources.spark_files import LandedFile, glob_escaped
 from lakehouse.spec.model import SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW
 
@@ -40,15 +54,14 @@ class SparkCsvFile:
     file: LandedFile
     header: list[str]
     reader: SparkCsvReader
+    # Decoding and header notes; malformed rows show in _rescued_data only (Spark does not count them).
+    notes: Sequence[str] = ()
     _sample: list[list[str | None]] | None = field(default=None, repr=False)
 
     @property
     def uri(self) -> str:
         return self.file.uri
 
-    @property
-    def notes(self) -> Sequence[str]:
-        return ()  # Spark reports nothing per file: malformed rows show in _rescued_data only
 
     def sample_rows(self) -> list[list[str | None]]:
         if self._sample is None:
@@ -67,15 +80,35 @@ class SparkCsvReader:
         self.delimiter = delimiter
         self.functions = require("pyspark.sql.functions")
         self.window = require("pyspark.sql.window").Window
+        # Per file (its Spark path): the charset its byte-order mark calls for, when not UTF-8.
+        self.encodings: dict[str, str] = {}
+        self._reads_zstd: bool | None = None
 
     def _read(self, path: str, schema: str, *, header: bool) -> Any:
         options = {**csv_read_options(self.delimiter), "header": str(header).lower(),
-                   "columnNameOfCorruptRecord": CORRUPT_COLUMN}
+                   "columnNameOfCorruptRecord": CORRUPT_COLUMN, "encoding": self.encodings.get(path, "UTF-8")}
         return self.spark.read.format("csv").options(**options).schema(schema).load(glob_escaped(path))
 
     def open(self, file: LandedFile) -> SparkCsvFile | None:
-        header = self.header(file)
-        return None if header is None else SparkCsvFile(file, header, self)
+        if compression_of(file.uri) == "zstd" and not self.reads_zstd():
+            raise InputFileError(
+                f"{file.uri}: Spark cannot decompress .zst here: Hadoop's ZStandardCodec needs the native Hadoop "
+                "library, which this Spark does not load.",
+                hint="land the file gzip-compressed (.gz) or uncompressed under a new name, or read it with the "
+                     "embedded engine, which decompresses .zst itself",
+            )
+        first = self.first_line(file)
+        encoding = charset_of_marked(first) if first is not None else None
+        if encoding is not None:
+            self.encodings[file.spark_path] = encoding
+            first = self.first_line(file)
+        if first is None:
+            return None
+        check_is_text(file.uri, first)
+        header, trim_note = trimmed(self.split_header(first))
+        notes = [note for note in (f"decoded from {encoding} (byte-order mark)" if encoding else None, trim_note)
+                 if note]
+        return SparkCsvFile(file, header, self, notes=notes)
 
     def combine(self, parts: Sequence[Any]) -> Any:
         combined = parts[0]
@@ -83,17 +116,34 @@ class SparkCsvReader:
             combined = combined.unionByName(frame, allowMissingColumns=True)
         return self.with_source_row(combined)
 
-    def header(self, file: LandedFile) -> list[str] | None:
-        """The file's header row, or None for an empty file. Parsed as the embedded reader does."""
+    def reads_zstd(self) -> bool:
+        """Whether Hadoop's zstd codec can run: without its native library, reading a .zst file fails
+        the whole batch (a RuntimeException in every task) instead of this one file."""
+        if self._reads_zstd is None:
+            try:
+                codec = self.spark.sparkContext._jvm.org.apache.hadoop.io.compress.ZStandardCodec
+                self._reads_zstd = bool(codec.isNativeCodeLoaded())
+            except Exception:  # no JVM to ask (Spark Connect) or no such class: do not rely on the codec
+                self._reads_zstd = False
+        return self._reads_zstd
+
+    def first_line(self, file: LandedFile) -> str | None:
+        """The file's first record as text, or None for an empty file."""
         first = self._read(file.spark_path, f"c0 STRING, {CORRUPT_COLUMN} STRING", header=False).limit(1).collect()
         if not first:
             return None
         # A one-column schema makes a wider header "malformed", which hands us its raw text.
-        text = first[0][CORRUPT_COLUMN] if first[0][CORRUPT_COLUMN] is not None else (first[0]["c0"] or "")
-        header = next(iter(csv.reader([text], delimiter=self.delimiter)), [])
-        if header and header[0].startswith("\ufeff"):
-            header[0] = header[0][1:]
-        return header
+        text: str = first[0][CORRUPT_COLUMN] if first[0][CORRUPT_COLUMN] is not None else (first[0]["c0"] or "")
+        return text[1:] if text.startswith("\ufeff") else text
+
+    def split_header(self, text: str) -> list[str]:
+        """The header's names, parsed as the embedded reader parses them."""
+        return next(iter(csv.reader([text.rstrip("\r\n")], delimiter=self.delimiter)), [])
+
+    def header(self, file: LandedFile) -> list[str] | None:
+        """The file's header row (untrimmed), or None for an empty file."""
+        first = self.first_line(file)
+        return None if first is None else self.split_header(first)
 
     def _by_position(self, file: LandedFile, header: Sequence[str]) -> Any:
         # Positional internal names: header names may hold dots or backticks Spark would interpret.
