@@ -8,11 +8,12 @@ from __future__ import annotations
 import pytest
 
 from .support import csv_text
-from .test_awkward_files import READABLE, assert_ingested
+from .test_awkward_files import QUARANTINED, READABLE, assert_ingested
 from .test_bad_inputs import GOOD, bronze_rows, rows_of
 from .test_spark_crash import RUN_TIMEOUT, spark_place
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
+CORRUPT = ["truncated.csv.gz", "not_gzip.csv.gz"]
 NAMES = ["cr_only.csv", "utf16le.csv", "utf16be.csv", "excel.csv", "gzipped.csv.gz", "bzipped.csv.bz2"]
 
 
@@ -21,6 +22,8 @@ def test_spark_reads_cr_only_and_utf16_files(tmp_path):
     place.land("customer_0001.csv", csv_text(GOOD))
     for name in [*NAMES, "zstd.csv.zst"]:
         place.land(name, READABLE[name])
+    for name in CORRUPT:
+        place.land(name, QUARANTINED[name][0])
     run = place.cli("run", timeout=RUN_TIMEOUT)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "Traceback" not in run.stderr
@@ -33,3 +36,6 @@ def test_spark_reads_cr_only_and_utf16_files(tmp_path):
     # Hadoop's zstd codec needs the native Hadoop library: without it the file is set aside, not the batch failed.
     assert "zstd.csv.zst: Spark cannot decompress .zst here" in run.stderr
     assert rows_of(place, "zstd.csv.zst") == []
+    for name in CORRUPT:  # read whole when opened: set aside, the batch goes on
+        assert f"QUARANTINED {place.landing}/customer/{name}: cannot be decompressed as gzip" in run.stderr
+        assert rows_of(place, name) == []

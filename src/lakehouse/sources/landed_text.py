@@ -73,7 +73,7 @@ def decompressed(uri: str, data: bytes) -> bytes:
         raise corrupt_compressed(uri, codec, exc) from exc
 
 
-def corrupt_compressed(uri: str, codec: str, exc: BaseException) -> InputFileError:
+def corrupt_compressed(uri: str, codec: str, exc: BaseException | str) -> InputFileError:
     return InputFileError(
         f"{uri}: cannot be decompressed as {codec} (its name ends in a {codec} suffix): {exc}",
         hint="land the whole file again under the same name (a truncated upload fails this way), "

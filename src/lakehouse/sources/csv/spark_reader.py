@@ -23,7 +23,8 @@ Encodings, line endings, compression and the file's format follow the embedded r
   the file is then read with Spark's `encoding` UTF-16 or UTF-32, whose decoders honour the mark;
 - multiLine parsing detects LF, CRLF and CR line endings itself;
 - a first line that is another format, or holds NULs without a mark, is quarantined as there.
-A corrupt compressed file fails when Spark reads it, which is the whole batch, not one file.
+A compressed file is read whole once when opened, so a corrupt or truncated one is quarantined
+rather than failing the batch when its rows are read.
 """
 
 from __future__ import annotations
@@ -39,12 +40,23 @@ from lakehouse.engines.spark.databricks import csv_read_options
 from lakehouse.sources.base import MALFORMED_RECORD, SCHEMA_SAMPLE_ROWS
 from lakehouse.sources.file_names import compression_of
 from lakehouse.sources.headers import trimmed
-from lakehouse.sources.landed_text import charset_of_marked, check_is_text
+from lakehouse.sources.landed_text import charset_of_marked, check_is_text, corrupt_compressed
 from lakehouse.sources.spark_files import LandedFile, glob_escaped
 from lakehouse.spec.model import SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW
 
 CORRUPT_COLUMN = "__spark_corrupt_record"
 POSITION = "__position"
+
+
+# Java exceptions of a compressed stream whose content is bad (not the storage failing).
+_CODEC_FAILURES = ("java.util.zip.ZipException", "Not in GZIP format", "not a gzip file", "Corrupt GZIP trailer",
+                   "Unexpected end of", "java.io.EOFException", "CompressorException", "bzip2", "BZip2")
+
+
+def _java_cause(exc: BaseException) -> str:
+    """The first line naming the Java exception, not the whole JVM stack trace."""
+    lines = [line.strip() for line in str(exc).splitlines() if any(m in line for m in _CODEC_FAILURES)]
+    return lines[0][:300] if lines else type(exc).__name__
 
 
 @dataclass
@@ -97,11 +109,20 @@ class SparkCsvReader:
                 hint="land the file gzip-compressed (.gz) or uncompressed under a new name, or read it with the "
                      "embedded engine, which decompresses .zst itself",
             )
-        first = self.first_line(file)
-        encoding = charset_of_marked(first) if first is not None else None
-        if encoding is not None:
-            self.encodings[file.spark_path] = encoding
+        codec = compression_of(file.uri)
+        try:
             first = self.first_line(file)
+            encoding = charset_of_marked(first) if first is not None else None
+            if encoding is not None:
+                self.encodings[file.spark_path] = encoding
+                first = self.first_line(file)
+            if first is not None and codec is not None:
+                # Read whole once: a truncated file fails only at its end, and later that would fail the batch.
+                self._by_position(file, self.split_header(first)).count()
+        except Exception as exc:  # Spark's errors are Py4J or pyspark ones: judged by their Java exception
+            if codec is not None and any(marker in str(exc) for marker in _CODEC_FAILURES):
+                raise corrupt_compressed(file.uri, codec, _java_cause(exc)) from exc
+            raise
         if first is None:
             return None
         check_is_text(file.uri, first)
