@@ -168,6 +168,12 @@ def test_temporary_suffix_renamed_is_ingested_once(place):
         (folder / f"x.csv{suffix}").write_text(csv_text([ROW]))
     place.run_in_process()
     assert [r for r in bronze_rows(place) if "/x.csv" in r["source_filename"]] == []
+    # Skipped at listing: never planned, so the file ledger holds no record of them either.
+    from lakehouse.core.checkpoints import CheckpointLog
+    from lakehouse.sources import ledger
+
+    root = place.settings().checkpoint_uri("bronze", "customer_raw")
+    assert [uri for uri in ledger.ledger(CheckpointLog(place.storage(), root)) if "x.csv" in uri] == []
     os.replace(folder / "x.csv.tmp", folder / "x.csv")
     place.run_in_process()
     place.run_in_process()

@@ -17,6 +17,7 @@ from lakehouse.core.storage import FileInfo
 from lakehouse.kinds.base import Reads
 from lakehouse.kinds.registry import reads_of
 from lakehouse.sources import ledger
+from lakehouse.sources.file_names import landed_data_files
 from lakehouse.spec.model import TableSpec
 
 if TYPE_CHECKING:
@@ -54,7 +55,8 @@ class CheckpointView:
 
     def _landed(self) -> list[FileInfo]:
         assert self.spec.source is not None
-        return self.storage.list_files(self.settings.landing_uri(self.spec.source.folder))
+        folder = self.settings.landing_uri(self.spec.source.folder)
+        return landed_data_files(self.storage.list_files(folder), folder)
 
 
 class EmbeddedCheckpoints(CheckpointView):

@@ -25,6 +25,7 @@ from lakehouse.core.checkpoints import CheckpointLog
 from lakehouse.core.config import Settings
 from lakehouse.core.errors import InputFileError
 from lakehouse.core.storage import FileInfo, Storage
+from lakehouse.sources.file_names import landed_data_files
 from lakehouse.spec.model import Kind, Pipeline
 
 INGESTED = "ingested"
@@ -131,6 +132,7 @@ def quarantined_files(settings: Settings, storage: Storage, pipeline: Pipeline) 
         if spec.kind is not Kind.APPEND_INGEST or spec.source is None:
             continue
         log = CheckpointLog(storage, settings.checkpoint_uri(spec.ref.schema, spec.ref.name))
-        landed = storage.list_files(settings.landing_uri(spec.source.folder))
+        folder = settings.landing_uri(spec.source.folder)
+        landed = landed_data_files(storage.list_files(folder), folder)
         found += discover(landed, ledger(log)).quarantined
     return found

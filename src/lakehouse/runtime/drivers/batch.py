@@ -24,6 +24,7 @@ from lakehouse.kinds.registry import STRATEGIES, change_types_of, reads_of
 from lakehouse.runtime import fact_inputs
 from lakehouse.sources import ledger
 from lakehouse.sources.bronze_rules import read_batch
+from lakehouse.sources.file_names import landed_data_files
 from lakehouse.sources.registry import arrow_reader
 from lakehouse.sources.schema_store import SchemaStore
 from lakehouse.spec.model import Kind, TableSpec
@@ -70,7 +71,8 @@ class BatchDriver:
     def discover_files(self, spec: TableSpec) -> ledger.Discovery:
         """Landed files to plan, files still quarantined, and files re-uploaded after ingestion."""
         assert spec.source is not None
-        landed = self.storage.list_files(self.settings.landing_uri(spec.source.folder))
+        folder = self.settings.landing_uri(spec.source.folder)
+        landed = landed_data_files(self.storage.list_files(folder), folder)
         return ledger.discover(landed, ledger.ledger(self.checkpoints(spec)))
 
     def pending_files(self, spec: TableSpec) -> list[FileInfo]:

@@ -34,6 +34,7 @@ from lakehouse.kinds.base import BatchResult, Reads, app_id, now_iso, table_prop
 from lakehouse.kinds.registry import STRATEGIES, change_types_of, reads_of, requires_upstream_feed
 from lakehouse.runtime import fact_inputs
 from lakehouse.sources.bronze_rules import read_batch
+from lakehouse.sources.file_names import landed_data_files
 from lakehouse.sources.registry import spark_reader
 from lakehouse.sources.schema_store import SchemaStore
 from lakehouse.sources.spark_files import BINARY_FILE_SCHEMA, landed_files
@@ -169,7 +170,7 @@ class SparkDriver:
                                         spark_location(f"{self.checkpoint_root(spec)}/autoloader_schema"),
                                         self.settings.max_files_per_batch)
             return Flow("autoloader", stream, lambda batch, batch_id: self._auto_loader_batch(spec, batch, batch_id))
-        if not self.storage.list_files(landing):
+        if not landed_data_files(self.storage.list_files(landing), landing):
             self.progress(f"{spec.ref}: no files in {landing} yet")
             return None
         stream = (self.spark.readStream.format("binaryFile").schema(BINARY_FILE_SCHEMA)
@@ -187,8 +188,10 @@ class SparkDriver:
         if self.engine.already_committed(spec.ref, Transaction(app_id(spec), batch_id)):
             # Landed before a crash: do not read (or re-infer from) the files again.
             return BatchResult(str(spec.ref), batch_id, skipped_as_replay=True)
-        listed = {info.uri: info for info in self.storage.list_files(self.settings.landing_uri(source.folder))}
-        files = landed_files(batch.collect(), listed)
+        landing = self.settings.landing_uri(source.folder)
+        listed = {info.uri: info for info in self.storage.list_files(landing)}
+        # Spark's file source skips '_' and '.' names itself, not temporary suffixes such as .tmp.
+        files = landed_data_files(landed_files(batch.collect(), listed), landing)
         schemas = self.schema_store(spec)
         raw = read_batch(spark_reader(source, self.engine.spark), files, source, schemas.latest(),
                          schemas.save, lambda message: self.progress(f"{spec.ref}: {message}"))
