@@ -113,7 +113,9 @@ class ScaleRun:
         self.tpch = self.root / "tpch"
         settings = Settings.load(landing=str(self.root / "landing"), warehouse=str(self.root / "warehouse"),
                                  engine="embedded", env={})
-        self.settings = settings.with_overrides(max_files_per_batch=max_files_per_batch or 10_000)
+        self.settings = settings.with_overrides(max_files_per_batch=max_files_per_batch or 10_000,
+                                                  # Bounded micro-batches: one batch per table and round.
+                                                  available_now=max_files_per_batch is None)
         self.storage = Storage(self.settings.s3)
         self.pipeline = pipeline_under_test()
         self.tables, self.skipped = runnable_tables(self.pipeline, sources)

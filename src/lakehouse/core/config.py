@@ -80,6 +80,7 @@ class SettingsChanges(TypedDict, total=False):
     engine: str
     s3: S3Settings
     max_files_per_batch: int
+    available_now: bool
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,9 @@ class Settings:
     engine: str = "embedded"
     s3: S3Settings = field(default_factory=S3Settings)
     max_files_per_batch: int = 10_000
+    # Auto Loader's availableNow: a run takes every landed file in as many batches as
+    # max_files_per_batch needs. False takes one batch per table and run (bounded micro-batches).
+    available_now: bool = True
 
     def __post_init__(self) -> None:
         # The engine's name is checked where engines are known (engines/registry.py): core names none.

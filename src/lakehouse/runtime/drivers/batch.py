@@ -46,7 +46,9 @@ class BatchDriver:
         return CheckpointLog(self.storage, self.settings.checkpoint_uri(spec.ref.schema, spec.ref.name))
 
     def run_table(self, spec: TableSpec) -> list[BatchResult]:
-        """Process everything available for `spec`: a replayed batch first, then at most one new one."""
+        """Process everything available for `spec`: a replayed batch first, then new batches until the
+        input is taken (a landing folder can need several: max_files_per_batch files each), or one new
+        batch without Settings.available_now."""
         self.engine.forget_tables()
         results = []
         log_ = self.checkpoints(spec)
@@ -55,9 +57,20 @@ class BatchDriver:
             self.progress(f"{spec.ref}: replaying batch {pending.batch_id} left unfinished by an earlier run")
             results.append(self._execute(spec, log_, pending))
         planned = self._plan_next(spec, log_)
-        if planned is not None:
+        while planned is not None:
             results.append(self._execute(spec, log_, planned))
+            if not self._may_have_more(spec, planned):
+                break
+            planned = self._plan_next(spec, log_)
         return results
+
+    def _may_have_more(self, spec: TableSpec, planned: PlannedBatch) -> bool:
+        """A full batch of landed files may have left files behind; a change-feed batch takes every
+        version there is, so there is nothing more until the upstream commits again."""
+        if not self.settings.available_now or reads_of(spec.kind) is not Reads.LANDED_FILES:
+            return False
+        files = planned.payload.get("files", [])
+        return isinstance(files, list) and len(files) >= self.settings.max_files_per_batch
 
     # -- planning -----------------------------------------------------------------------------
     def _plan_next(self, spec: TableSpec, log_: CheckpointLog) -> PlannedBatch | None:
