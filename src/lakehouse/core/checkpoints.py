@@ -118,7 +118,8 @@ def recorded_engine(storage: Storage, root: str) -> str | None:
 def engines_with_checkpoints(storage: Storage, root: str, candidates: tuple[str, ...] | None = None) -> list[str]:
     """The engines whose checkpoint folders exist under `root`, in a fixed order."""
     names = candidates or tuple(_ENGINE_FOLDERS)
-    return [name for name in names if any(storage.exists(f"{root}/{folder}") for folder in _ENGINE_FOLDERS[name])]
+    # An engine without a line here is known by its marker only.
+    return [name for name in names if any(storage.exists(f"{root}/{folder}") for folder in _ENGINE_FOLDERS.get(name, ()))]
 
 
 def table_engine(storage: Storage, root: str) -> str | None:
