@@ -12,7 +12,7 @@ import pytest
 
 from lakehouse.core.checkpoints import CheckpointLog
 from lakehouse.core.storage import Storage
-from lakehouse.kinds.base import BatchResult
+from lakehouse.kinds.base import BatchResult, Reads
 from lakehouse.kinds.registry import STRATEGIES
 from lakehouse.runtime import fact_inputs as multi_input
 from lakehouse.spec.model import Kind, TableRef
@@ -99,6 +99,9 @@ def test_no_plan_while_an_input_does_not_exist(log):
 
 class RecordingFact:
     """Stands in for FactBuild: records what the driver hands it and whether the feeds are cached."""
+
+    kind = Kind.FACT
+    reads = Reads.CHANGE_FEEDS
 
     def __init__(self) -> None:
         self.calls: list[dict] = []
