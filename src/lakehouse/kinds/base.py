@@ -78,23 +78,32 @@ def clustered(engine: EngineAdapter, spec: TableSpec, relation: Any) -> Any:
     return engine.cluster(relation, spec.cluster_by) if spec.cluster_by else relation
 
 
+def landed_replay(engine: EngineAdapter, spec: TableSpec, batch_id: int) -> bool:
+    """Whether batch `batch_id` already landed, so this is a replay after a crash and must commit nothing.
+
+    The one replay check of every driver and strategy: it also refuses a replay when a later batch
+    landed too, which only another writer can have done (skipping would drop the batch's input)."""
+    txn = Transaction(app_id(spec), batch_id)
+    if not engine.already_committed(spec.ref, txn):
+        return False
+    if engine.already_committed(spec.ref, Transaction(txn.app_id, batch_id + 1)):
+        # A replay is of the last batch planned, so the table cannot hold a later one from this
+        # checkpoint: another writer (the other engine, or checkpoints lost) committed under the app id.
+        raise LakehouseError(
+            f"{spec.ref}: batch {batch_id} is not new, but the table already holds a later batch under "
+            f"app transaction '{txn.app_id}'; another engine or an older checkpoint wrote it, and skipping "
+            "this batch would drop its input.",
+            hint=f"run the engine that wrote {spec.ref}, or rebuild it with `lakehouse reset --table "
+            f"{spec.ref} --yes`",
+        )
+    return True
+
+
 def open_batch(engine: EngineAdapter, spec: TableSpec, batch_id: int, rows_in: int) -> tuple[BatchResult, Transaction]:
     """The batch's result and app transaction; a replay of a batch that already landed is marked skipped."""
     result = BatchResult(str(spec.ref), batch_id, rows_in=rows_in)
-    txn = Transaction(app_id(spec), batch_id)
-    if engine.already_committed(spec.ref, txn):
-        if engine.already_committed(spec.ref, Transaction(txn.app_id, batch_id + 1)):
-            # A replay is of the last batch planned, so the table cannot hold a later one from this
-            # checkpoint: another writer (the other engine, or checkpoints lost) committed under the app id.
-            raise LakehouseError(
-                f"{spec.ref}: batch {batch_id} is not new, but the table already holds a later batch under "
-                f"app transaction '{txn.app_id}'; another engine or an older checkpoint wrote it, and skipping "
-                "this batch would drop its input.",
-                hint=f"run the engine that wrote {spec.ref}, or rebuild it with `lakehouse reset --table "
-                f"{spec.ref} --yes`",
-            )
-        result.skipped_as_replay = True
-    return result, txn
+    result.skipped_as_replay = landed_replay(engine, spec, batch_id)
+    return result, Transaction(app_id(spec), batch_id)
 
 
 def write_batch(

@@ -17,9 +17,9 @@ from lakehouse.core.checkpoints import CheckpointLog, PlannedBatch
 from lakehouse.core.errors import LakehouseError
 from lakehouse.core.faults import crashpoint
 from lakehouse.core.storage import FileInfo
-from lakehouse.engines.base import EngineAdapter, Transaction
+from lakehouse.engines.base import EngineAdapter
 from lakehouse.engines.embedded.key_order import in_run_order
-from lakehouse.kinds.base import BatchResult, Reads, app_id
+from lakehouse.kinds.base import BatchResult, Reads, landed_replay
 from lakehouse.kinds.registry import STRATEGIES, change_types_of, reads_of
 from lakehouse.runtime import fact_inputs
 from lakehouse.sources import ledger
@@ -136,7 +136,7 @@ class BatchDriver:
         source = spec.source
         assert source is not None
         entries = {entry["uri"]: entry for entry in planned.payload["files"]}
-        if self.engine.already_committed(spec.ref, Transaction(app_id(spec), planned.batch_id)):
+        if landed_replay(self.engine, spec, planned.batch_id):
             # The batch landed before a crash: its outcomes/N is already written; do not read the files again.
             result = BatchResult(str(spec.ref), planned.batch_id, skipped_as_replay=True)
             result.details["files"] = len(entries)

@@ -30,7 +30,7 @@ from lakehouse.engines.base import EngineAdapter, Transaction
 from lakehouse.engines.spark.databricks import auto_loader_stream, on_databricks
 from lakehouse.engines.spark.engine import SparkEngine
 from lakehouse.engines.spark.session import spark_location
-from lakehouse.kinds.base import BatchResult, Reads, app_id, now_iso, table_properties
+from lakehouse.kinds.base import BatchResult, Reads, app_id, landed_replay, now_iso, table_properties
 from lakehouse.kinds.registry import STRATEGIES, change_types_of, reads_of, requires_upstream_feed
 from lakehouse.runtime import fact_inputs
 from lakehouse.sources.bronze_rules import read_batch
@@ -185,7 +185,7 @@ class SparkDriver:
     def _bronze_batch(self, spec: TableSpec, batch: Any, batch_id: int) -> BatchResult:
         source = spec.source
         assert source is not None
-        if self.engine.already_committed(spec.ref, Transaction(app_id(spec), batch_id)):
+        if landed_replay(self.engine, spec, batch_id):
             # Landed before a crash: do not read (or re-infer from) the files again.
             return BatchResult(str(spec.ref), batch_id, skipped_as_replay=True)
         landing = self.settings.landing_uri(source.folder)
@@ -218,7 +218,7 @@ class SparkDriver:
         window = require("pyspark.sql.window").Window
         result = BatchResult(str(spec.ref), batch_id)
         txn = Transaction(app_id(spec), batch_id)
-        if self.engine.already_committed(spec.ref, txn):
+        if landed_replay(self.engine, spec, batch_id):
             result.skipped_as_replay = True
             return result
         # multiLine makes each file one split, so the id follows record order within a file.
