@@ -1,5 +1,6 @@
 """What: declarative pipeline specs. Nothing here names an engine."""
 
+from lakehouse.spec.expectations import Expectation, OnViolation
 from lakehouse.spec.model import (
     EvolutionMode,
     Kind,
@@ -12,8 +13,10 @@ from lakehouse.spec.pipelines import PIPELINES, get_pipeline
 
 __all__ = [
     "EvolutionMode",
+    "Expectation",
     "Kind",
     "LandingSource",
+    "OnViolation",
     "PIPELINES",
     "Pipeline",
     "TableRef",

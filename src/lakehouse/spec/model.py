@@ -10,6 +10,7 @@ from lakehouse.core.errors import ConfigError
 from lakehouse.kinds.fact.options import FactRules
 from lakehouse.kinds.scd1.options import Scd1Options
 from lakehouse.kinds.scd2.options import Scd2Options
+from lakehouse.spec.expectations import Expectation
 
 # Columns the bronze layer adds to every landed row.
 DATE_ADDED = "date_added"
@@ -109,6 +110,13 @@ class TableSpec:
     # Kind-specific settings (the fact's join rules, SCD2's low date...); OPTIONS_OF_KIND says which
     # class a kind takes. None: the kind's defaults.
     options: KindOptions | None = None
+    # Data-quality rules checked on every batch before it is written (spec/expectations.py).
+    expectations: tuple[Expectation, ...] = ()
+    # CDC (scd1/scd2): a SQL condition over a change row that marks it as a delete of its key,
+    # Lakeflow's apply_as_deletes. None: the feed has no deletes.
+    apply_as_deletes: str | None = None
+    # Change-row columns not stored in the target (an operation column, for example).
+    except_column_list: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind is Kind.APPEND_INGEST and self.source is None:
@@ -119,7 +127,26 @@ class TableSpec:
             raise ConfigError(f"{self.ref}: an SCD2 table needs a surrogate_key column name.")
         if self.kind is not Kind.APPEND_INGEST and not self.upstream:
             raise ConfigError(f"{self.ref}: a {self.kind.value} table needs an upstream table.")
+        self._check_cdc_fields()
         self._check_options()
+
+    def _check_cdc_fields(self) -> None:
+        cdc_kinds = (Kind.SCD1_UPSERT, Kind.SCD2_FROM_CHANGES)
+        if self.apply_as_deletes is not None and self.kind not in cdc_kinds:
+            raise ConfigError(f"{self.ref}: apply_as_deletes applies to scd1 and scd2 tables, not {self.kind.value}.",
+                              hint="remove apply_as_deletes, or make the table scd1 or scd2")
+        if self.except_column_list and self.kind not in cdc_kinds:
+            raise ConfigError(f"{self.ref}: except_column_list applies to scd1 and scd2 tables, not {self.kind.value}.",
+                              hint="remove except_column_list, or make the table scd1 or scd2")
+        clash = sorted(set(self.except_column_list) & set(self.keys))
+        if clash:
+            raise ConfigError(f"{self.ref}: except_column_list names key column(s) {', '.join(clash)}.",
+                              hint="keys are always stored; remove them from except_column_list")
+        names = [e.name for e in self.expectations]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ConfigError(f"{self.ref}: expectation name(s) {', '.join(repeated)} appear more than once.",
+                              hint="give every expectation of a table its own name")
 
     def _check_options(self) -> None:
         expected = OPTIONS_OF_KIND[self.kind]

@@ -26,6 +26,9 @@ class Scd2Options:
     # When the source's rows without effective time took effect (the landing's initial load), so
     # they sort there. None: at the low date, or before every dated change without one.
     undated_effective_time: str | None = None
+    # Lakeflow's track_history_except_column_list: a change to only these columns updates the
+    # current version in place instead of opening a new one.
+    track_history_except_column_list: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, spec: TableSpec) -> Scd2Options:
