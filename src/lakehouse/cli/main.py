@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from lakehouse.cli import bench, catalog, landing, pipeline
+from lakehouse.cli import bench, catalog, events, landing, pipeline
 from lakehouse.cli.context import LakehouseContext
 from lakehouse.core.config import Settings
 from lakehouse.core.errors import LakehouseError
@@ -31,9 +31,27 @@ def cli(ctx: click.Context, landing: str | None, warehouse: str | None, catalog_
 
 
 # Each command group is one module with its COMMANDS; a new group is one module and one entry here.
-for _module in (pipeline, landing, catalog, bench):
+for _module in (pipeline, landing, catalog, bench, events):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
+
+
+def _json_after_command(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.find_object(LakehouseContext).as_json = True  # type: ignore[union-attr]
+
+
+def _accept_json_everywhere(command: click.Command) -> None:
+    """`lakehouse status --json` as well as `lakehouse --json status`: every command takes the flag."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _accept_json_everywhere(sub)
+    if command is not cli:
+        command.params.append(click.Option(["--json"], is_flag=True, expose_value=False, is_eager=False,
+                                           callback=_json_after_command, help="Machine-readable output."))
+
+
+_accept_json_everywhere(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -113,8 +113,12 @@ def status(ctx: LakehouseContext, pipeline_name: str) -> None:
     rows = _inspector(ctx).status(_pipeline(pipeline_name))
     for row in rows:
         row["pending"] = row.get("files_pending", row.get("versions_pending"))
-    text = _format_table(rows, ["table", "kind", "version", "rows", "last_batch", "pending", "engine"])
+    text = _format_table(rows, ["table", "kind", "version", "rows", "last_batch", "outcome", "pending", "engine"])
     for row in rows:
+        if row.get("outcome") in ("failed", "started"):
+            event = row["last_event"]
+            text += (f"\n{row['outcome'].upper()} {row['table']}: batch {event['batch_id']} at {event['timestamp']} "
+                     + (f"failed: {event['error']}" if row["outcome"] == "failed" else "never finished (see `lakehouse events`)"))
         for item in row.get("files_quarantined", []):
             text += f"\nQUARANTINED {row['table']}: {item['uri']} (batch {item['batch_id']}): {item['reason']}"
         for item in row.get("files_overwritten", []):

@@ -17,6 +17,9 @@ from lakehouse.core.errors import ConfigError
 
 DEFAULT_LANDING = "data/landing"
 DEFAULT_WAREHOUSE = "data/warehouse"
+# A writer copying into a landing folder touches the file at least this often (docs/robustness.md).
+SETTLE_SECONDS_LOCAL = 2.0
+MAX_SETTLE_SECONDS = 3600.0
 
 
 def _normalise_location(value: str) -> str:
@@ -36,6 +39,16 @@ def _normalise_location(value: str) -> str:
     if not value.startswith("s3://"):
         value = str(Path(value).expanduser().resolve())
     return value.rstrip("/")
+
+
+def _settle_seconds(value: str | None) -> float | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"LAKEHOUSE_SETTLE_SECONDS must be a number of seconds, got '{value}'.",
+                          hint="e.g. LAKEHOUSE_SETTLE_SECONDS=2, or 0 to take landed files as soon as they are listed") from None
 
 
 @dataclass(frozen=True)
@@ -81,6 +94,8 @@ class SettingsChanges(TypedDict, total=False):
     s3: S3Settings
     max_files_per_batch: int
     available_now: bool
+    settle_seconds: float | None
+    event_retention_days: int
 
 
 @dataclass(frozen=True)
@@ -94,6 +109,11 @@ class Settings:
     # Auto Loader's availableNow: a run takes every landed file in as many batches as
     # max_files_per_batch needs. False takes one batch per table and run (bounded micro-batches).
     available_now: bool = True
+    # Days the pipeline event log keeps (<warehouse>/_lakehouse/event_log); 0 keeps every row.
+    event_retention_days: int = 30
+    # A landed file is taken once it has not been modified for this long (LAKEHOUSE_SETTLE_SECONDS; 0: at
+    # once). None: SETTLE_SECONDS_LOCAL in a folder, 0 on S3, where an object is listed only once whole.
+    settle_seconds: float | None = None
 
     def __post_init__(self) -> None:
         # The engine's name is checked where engines are known (engines/registry.py): core names none.
@@ -101,6 +121,16 @@ class Settings:
             raise ConfigError("No engine named.", hint="--engine or LAKEHOUSE_ENGINE, e.g. embedded")
         if self.max_files_per_batch < 1:
             raise ConfigError(f"max_files_per_batch must be at least 1, got {self.max_files_per_batch}.")
+        if self.settle_seconds is not None and not 0 <= self.settle_seconds <= MAX_SETTLE_SECONDS:
+            raise ConfigError(f"The settle interval must be 0 to {MAX_SETTLE_SECONDS:g} seconds, got {self.settle_seconds}.",
+                              hint="LAKEHOUSE_SETTLE_SECONDS, e.g. 2; 0 takes a landed file as soon as it is listed")
+
+    @property
+    def landing_settle_seconds(self) -> float:
+        """How long a landed file must have been left alone before a run takes it."""
+        if self.settle_seconds is not None:
+            return self.settle_seconds
+        return 0.0 if self.landing.startswith("s3://") else SETTLE_SECONDS_LOCAL
 
     @classmethod
     def load(
@@ -118,6 +148,8 @@ class Settings:
             catalog=catalog or env.get("LAKEHOUSE_CATALOG") or None,
             engine=engine or env.get("LAKEHOUSE_ENGINE") or "embedded",
             s3=S3Settings.from_env(env),
+            event_retention_days=_retention_days(env.get("LAKEHOUSE_EVENT_RETENTION_DAYS")),
+            settle_seconds=_settle_seconds(env.get("LAKEHOUSE_SETTLE_SECONDS")),
         )
 
     def with_overrides(self, **changes: Unpack[SettingsChanges]) -> Settings:
@@ -131,3 +163,12 @@ class Settings:
 
     def landing_uri(self, source: str) -> str:
         return f"{self.landing}/{source}"
+
+
+def _retention_days(value: str | None) -> int:
+    if value is None or not value.strip():
+        return 30
+    if not value.strip().isdigit():
+        raise ConfigError(f"LAKEHOUSE_EVENT_RETENTION_DAYS must be a whole number of days, got '{value}'.",
+                          hint="e.g. LAKEHOUSE_EVENT_RETENTION_DAYS=30; 0 keeps every event")
+    return int(value)

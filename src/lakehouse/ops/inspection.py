@@ -20,6 +20,7 @@ from lakehouse.engines.registry import ENGINES, engine_class
 from lakehouse.kinds.invariants import Violation
 from lakehouse.kinds.registry import INVARIANTS
 from lakehouse.ops.checkpoint_views import CheckpointView, EmbeddedCheckpoints, SparkCheckpoints
+from lakehouse.ops.events import event_log_table, last_batches
 from lakehouse.sources.csv.arrow_reader import read_csv_text
 from lakehouse.spec.model import Kind, Pipeline, TableRef, TableSpec
 
@@ -50,6 +51,8 @@ class Inspector:
 
     def status(self, pipeline: Pipeline) -> list[dict[str, Any]]:
         rows = []
+        # The log knows what a checkpoint cannot: a batch that failed or died before its commit.
+        logged = last_batches(self.settings, self.storage)
         for spec in pipeline.tables:
             table = self.engine.delta_table(spec.ref)
             view = self.checkpoints(spec)
@@ -60,6 +63,8 @@ class Inspector:
                 "rows": None if table is None else self._count(spec.ref),
                 "last_batch": view.last_batch(),
                 "engine": view.engine,
+                "last_event": logged.get(str(spec.ref)),
+                "outcome": (logged.get(str(spec.ref)) or {}).get("outcome"),
             }
             if spec.kind is Kind.APPEND_INGEST:
                 found = view.discover_files()
@@ -130,11 +135,22 @@ class Inspector:
             view = f"__{ref.schema}_{ref.name}"
             con.register(view, table.to_pyarrow_dataset())
             con.execute(f"CREATE VIEW {self.q(ref.schema)}.{self.q(ref.name)} AS SELECT * FROM {self.q(view)}")
+        self._register_event_log(con)
         try:
             return con.sql(query).to_arrow_table()
         except duckdb.Error as exc:
             available = ", ".join(str(r) for r in self._existing_tables()) or "none yet (run the pipeline first)"
             raise LakehouseError(f"The query failed: {exc}", hint=f"tables available: {available}") from exc
+
+    def _register_event_log(self, con: duckdb.DuckDBPyConnection) -> None:
+        """The pipeline event log as _lakehouse.event_log (it is no pipeline table, so no time travel)."""
+        table = event_log_table(self.settings, self.storage)
+        if table is None:
+            return
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {self.q('_lakehouse')}")
+        con.register("__lakehouse_event_log", table.to_pyarrow_dataset())
+        con.execute(f"CREATE VIEW {self.q('_lakehouse')}.{self.q('event_log')} AS SELECT * FROM "
+                    f"{self.q('__lakehouse_event_log')}")
 
     def _existing_tables(self) -> list[TableRef]:
         from lakehouse.spec import PIPELINES

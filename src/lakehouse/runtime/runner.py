@@ -17,6 +17,7 @@ from lakehouse.engines.base import Transaction
 from lakehouse.engines.registry import make_engine
 from lakehouse.kinds.base import BatchResult, app_id, table_properties
 from lakehouse.runtime.drivers import Driver, driver_for
+from lakehouse.runtime.events import EventLog
 from lakehouse.runtime.locking import pipeline_lock
 from lakehouse.runtime.requirements import check_capabilities
 from lakehouse.spec.model import Pipeline, TableRef, TableSpec
@@ -56,9 +57,10 @@ class Runner:
         self.progress = progress or (lambda message: None)
         self.engine = make_engine(settings, storage)
         self._catalog_spec = catalog_spec
+        self.events: EventLog | None = None  # the last run's event log writer
 
     def driver(self) -> Driver:
-        return driver_for(self.engine, self.progress)
+        return driver_for(self.engine, self.progress, events=self.events)
 
     def selected(self, pipeline: Pipeline, only: str | None) -> list[TableSpec]:
         if only is None:
@@ -69,6 +71,17 @@ class Runner:
         started = time.perf_counter()
         report = RunReport(pipeline.name, self.settings.engine)
         selected = self.selected(pipeline, only)
+        self.events = EventLog(self.settings, pipeline.name, self.settings.engine, progress=self.progress)
+        with self.events.run() as run_event:
+            run_event.results = self._run_locked(pipeline, only, selected, report)
+        report.seconds = round(time.perf_counter() - started, 3)
+        return report
+
+    def _run_locked(self, pipeline: Pipeline, only: str | None, selected: list[TableSpec],
+                    report: RunReport) -> list[BatchResult]:
+        """Runs the tables into `report`; returns every batch's result."""
+        assert self.events is not None
+        every_result: list[BatchResult] = []
         # All before any: a refused run runs nothing.
         for spec in selected:
             check_capabilities(self.engine, spec)
@@ -77,7 +90,10 @@ class Runner:
             driver = self.driver()
             for spec in selected:
                 table_started = time.perf_counter()
-                results: list[BatchResult] = driver.run_table(spec)
+                with self.events.flow(str(spec.ref)) as flow:
+                    results: list[BatchResult] = driver.run_table(spec)
+                    flow.results = results
+                every_result += results
                 if recorded[spec.ref] is None:
                     record_engine(self.storage, self._checkpoint_root(spec), self.settings.engine)
                 table_report = TableReport(str(spec.ref))
@@ -90,8 +106,7 @@ class Runner:
                 if any(r.committed for r in results) or (table_report.version is not None and not self._registered(spec)):
                     self.register(spec)
                 self.progress(_describe(table_report))
-        report.seconds = round(time.perf_counter() - started, 3)
-        return report
+        return every_result
 
     # -- which engine owns a table -----------------------------------------------------------
     def _checkpoint_root(self, spec: TableSpec) -> str:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from lakehouse.engines.base import EngineAdapter
     from lakehouse.kinds.base import BatchResult
+    from lakehouse.runtime.events import EventLog
     from lakehouse.spec.model import TableSpec
 
 Progress = Callable[[str], None]
@@ -19,12 +20,13 @@ class Driver(Protocol):
 
 
 def driver_for(engine: EngineAdapter, progress: Progress | None = None, *,
-               processing_time: str | None = None) -> Driver:
-    """The driver for `engine`. `processing_time` is the streaming trigger (None: available now)."""
+               processing_time: str | None = None, events: EventLog | None = None) -> Driver:
+    """The driver for `engine`. `processing_time` is the streaming trigger (None: available now);
+    `events` records each batch in the event log (None: nothing is recorded)."""
     if engine.capabilities.streaming:
         from lakehouse.runtime.drivers.streaming import SparkDriver, spark_engine
 
-        return SparkDriver(spark_engine(engine), progress, processing_time=processing_time)
+        return SparkDriver(spark_engine(engine), progress, processing_time=processing_time, events=events)
     from lakehouse.runtime.drivers.batch import BatchDriver
 
-    return BatchDriver(engine, progress)
+    return BatchDriver(engine, progress, events=events)

@@ -20,14 +20,16 @@ from lakehouse.core.storage import FileInfo
 from lakehouse.engines.base import EngineAdapter
 from lakehouse.engines.embedded.key_order import in_run_order
 from lakehouse.kinds.base import BatchResult, Reads, landed_replay
+from lakehouse.kinds.expectations.screen import refuse_unscreened, screened, screened_ingest
 from lakehouse.kinds.registry import STRATEGIES, change_types_of, reads_of
 from lakehouse.runtime import fact_inputs
+from lakehouse.runtime.events import NO_EVENTS, EventLog, describe_input
 from lakehouse.sources import ledger
 from lakehouse.sources.bronze_rules import read_batch
 from lakehouse.sources.file_names import landed_data_files
 from lakehouse.sources.registry import arrow_reader
 from lakehouse.sources.schema_store import SchemaStore
-from lakehouse.spec.model import Kind, TableSpec
+from lakehouse.spec.model import TableSpec
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -36,8 +38,10 @@ Progress = Callable[[str], None]
 class BatchDriver:
     """Runs a batch engine's flows from our offset logs: plan, read, process, commit, per batch."""
 
-    def __init__(self, engine: EngineAdapter, progress: Progress | None = None) -> None:
+    def __init__(self, engine: EngineAdapter, progress: Progress | None = None, *,
+                 events: EventLog | None = None) -> None:
         self.engine = engine
+        self.events = events or NO_EVENTS
         self.storage = engine.storage
         self.settings = engine.settings
         self.progress = progress or (lambda message: None)
@@ -85,8 +89,8 @@ class BatchDriver:
         """Landed files to plan, files still quarantined, and files re-uploaded after ingestion."""
         assert spec.source is not None
         folder = self.settings.landing_uri(spec.source.folder)
-        landed = landed_data_files(self.storage.list_files(folder), folder)
-        return ledger.discover(landed, ledger.ledger(self.checkpoints(spec)))
+        return ledger.discover_settled(lambda: landed_data_files(self.storage.list_files(folder), folder),
+                                       ledger.ledger(self.checkpoints(spec)), self.settings.landing_settle_seconds)
 
     def pending_files(self, spec: TableSpec) -> list[FileInfo]:
         return self.discover_files(spec).pending
@@ -95,6 +99,8 @@ class BatchDriver:
         found = self.discover_files(spec)
         for info, record in found.overwritten:
             self.progress(f"{spec.ref}: {ledger.overwrite_warning(info, record)}")
+        for info in found.settling:
+            self.progress(f"{spec.ref}: {ledger.settling_note(info, self.settings.landing_settle_seconds)}")
         new_files = found.pending[: self.settings.max_files_per_batch]
         if not new_files:
             return None
@@ -119,10 +125,16 @@ class BatchDriver:
 
     # -- execution ----------------------------------------------------------------------------
     def _execute(self, spec: TableSpec, log_: CheckpointLog, planned: PlannedBatch) -> BatchResult:
+        with self.events.batch(str(spec.ref), planned.batch_id, describe_input(planned.payload)) as event:
+            event.result = self._execute_batch(spec, log_, planned)
+        return event.result
+
+    def _execute_batch(self, spec: TableSpec, log_: CheckpointLog, planned: PlannedBatch) -> BatchResult:
         reads = reads_of(spec.kind)
         if reads is Reads.LANDED_FILES:
             result = self._ingest(spec, log_, planned)
         elif reads is Reads.CHANGE_FEEDS:
+            refuse_unscreened(spec)
             result = fact_inputs.run_multi_input_batch(self.engine, spec, planned)
         else:
             result = self._from_upstream(spec, planned)
@@ -154,10 +166,8 @@ class BatchDriver:
         if batch.raw is None or batch.schema is None:
             result = BatchResult(str(spec.ref), planned.batch_id)
         else:
-            result = STRATEGIES[Kind.APPEND_INGEST].process_batch(
-                self.engine, spec, batch.raw, batch.schema.columns, batch.extra_columns, planned.batch_id,
-                evolve_schema=True,
-            )
+            result = screened_ingest(self.engine, spec, planned.batch_id, batch.raw, batch.schema.columns,
+                                     batch.extra_columns)
             details["schema_version"] = batch.schema.version
         result.details.update({**details, "notes": batch.notes, "failed_files": batch.failed_files,
                                "deferred_files": batch.deferred_files})
@@ -181,7 +191,9 @@ class BatchDriver:
         strategy = STRATEGIES.get(spec.kind)
         if strategy is None:
             raise LakehouseError(f"{spec.ref}: no embedded strategy for kind '{spec.kind.value}'.")
-        result = strategy.process_batch(self.engine, spec, changes, upstream_columns, planned.batch_id)
+        result = screened(self.engine, spec, planned.batch_id, changes,
+                          lambda rows: strategy.process_batch(self.engine, spec, rows, upstream_columns,
+                                                              planned.batch_id))
         result.details.update({"upstream_versions": [start, end]})
         return result
 

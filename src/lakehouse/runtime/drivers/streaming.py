@@ -33,6 +33,7 @@ from lakehouse.engines.spark.session import spark_location
 from lakehouse.kinds.base import BatchResult, Reads, app_id, landed_replay, now_iso, table_properties
 from lakehouse.kinds.registry import STRATEGIES, change_types_of, reads_of, requires_upstream_feed
 from lakehouse.runtime import fact_inputs
+from lakehouse.runtime.events import NO_EVENTS, EventLog
 from lakehouse.sources.bronze_rules import read_batch
 from lakehouse.sources.file_names import landed_data_files
 from lakehouse.sources.registry import spark_reader
@@ -85,8 +86,9 @@ class Flow:
 
 class SparkDriver:
     def __init__(self, engine: SparkEngine, progress: Progress | None = None, *,
-                 processing_time: str | None = None) -> None:
+                 processing_time: str | None = None, events: EventLog | None = None) -> None:
         self.engine = engine
+        self.events = events or NO_EVENTS
         self.settings = engine.settings
         self.storage = engine.storage
         self.progress = progress or (lambda message: None)
@@ -125,12 +127,14 @@ class SparkDriver:
 
         def on_batch(batch: Any, batch_id: int) -> None:
             try:
-                with self.engine.bound_to(batch.sparkSession):
-                    result = flow.handle(batch, batch_id)
-                results.append(result)
-                self.progress(f"{spec.ref}: batch {batch_id}: {result.rows_written} row(s) written"
-                              + (" (already landed: replay skipped)" if result.skipped_as_replay else ""))
-                crashpoint(f"{spec.ref}:after-commit")
+                # Spark plans the micro-batch's offsets itself: the input named is the flow it reads.
+                with self.events.batch(str(spec.ref), batch_id, flow.name) as event:
+                    with self.engine.bound_to(batch.sparkSession):
+                        result = event.result = flow.handle(batch, batch_id)
+                    results.append(result)
+                    self.progress(f"{spec.ref}: batch {batch_id}: {result.rows_written} row(s) written"
+                                  + (" (already landed: replay skipped)" if result.skipped_as_replay else ""))
+                    crashpoint(f"{spec.ref}:after-commit")
             except BaseException as exc:  # kept, so the caller sees our error rather than py4j's wrapper
                 failure.append(exc)
                 raise
@@ -297,7 +301,11 @@ class SparkDriver:
         DataFrame is lazy, so without the cache every use would read the change feed again."""
         cached = {ref: feed.persist() for ref, feed in feeds.items() if feed is not None}
         try:
-            return STRATEGIES[Kind.FACT].process_batch(self.engine, spec, {**feeds, **cached}, versions, batch_id)
+            with self.events.batch(str(spec.ref), batch_id, ", ".join(f"{ref} ..{v}" for ref, v in versions.items())) \
+                    as event:
+                event.result = STRATEGIES[Kind.FACT].process_batch(self.engine, spec, {**feeds, **cached}, versions,
+                                                                   batch_id)
+            return event.result
         finally:
             for feed in cached.values():
                 feed.unpersist()
