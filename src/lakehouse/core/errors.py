@@ -54,3 +54,19 @@ class MissingDependencyError(LakehouseError):
 
 class ValidationFailed(LakehouseError):
     """`lakehouse validate` found invariant violations."""
+
+
+class ExpectationFailedError(LakehouseError):
+    """A row broke a table's fail expectation: the batch commits nothing and is rerun as it is."""
+
+    def __init__(self, table: str, expectation: str, expr: str, failed_rows: int, sample: dict[str, object]) -> None:
+        super().__init__(
+            f"{table}: expectation '{expectation}' ({expr}) failed on {failed_rows} row(s) of the batch, "
+            f"which commits nothing. A failing row: {sample}",
+            hint="fix the data (or the expectation) and run again: the same batch is retried; a row passes "
+            "only where the expression is true, so NULL fails it (allow NULL with 'col IS NULL OR ...')",
+        )
+        self.table = table
+        self.expectation = expectation
+        self.failed_rows = failed_rows
+        self.sample = sample

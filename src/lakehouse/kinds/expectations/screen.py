@@ -1,0 +1,157 @@
+"""The one seam where every kind's batch meets its table's expectations: a driver hands the batch's
+rows here before the strategy sees them, and the strategy gets the rows a drop expectation keeps.
+
+Order within a batch, so a failed or crashed batch is safe to rerun:
+1. judge the rows and count, per expectation; a fail expectation with a violation raises before
+   anything is written (no target rows, no quarantine rows, and the driver advances no checkpoint);
+2. append the dropped rows to <schema>.<table>_quarantine under the table's app transaction for this
+   batch, so a replay after a crash does not write them twice;
+3. run the strategy on the kept rows, then record the counts for `lakehouse status`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lakehouse.core.config import Settings
+from lakehouse.core.errors import ConfigError, ExpectationFailedError
+from lakehouse.engines.base import EngineAdapter, Transaction
+from lakehouse.kinds.append_ingest import sql as ingest
+from lakehouse.kinds.base import BatchResult, app_id, landed_replay, now_iso
+from lakehouse.kinds.expectations import sql
+from lakehouse.kinds.registry import STRATEGIES
+from lakehouse.spec.expectations import OnViolation
+from lakehouse.spec.model import SOURCE_FILENAME, SOURCE_ROW, Kind, TableRef, TableSpec
+
+QUARANTINE_SUFFIX = "_quarantine"
+COUNTS_FILE = "expectations_last_batch.json"
+
+
+def quarantine_ref(ref: TableRef) -> TableRef:
+    return TableRef(ref.schema, f"{ref.name}{QUARANTINE_SUFFIX}")
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A batch's verdicts: `counts` as BatchResult.details["expectations"] holds them."""
+
+    view: Any  # the judged rows with their verdict columns
+    counts: list[dict[str, Any]]
+
+
+def screened(
+    engine: EngineAdapter,
+    spec: TableSpec,
+    batch_id: int,
+    rows: Any,
+    process: Callable[[Any], BatchResult],
+    *,
+    judged_rows: Any = None,
+    row_key: Sequence[str] = (),
+) -> BatchResult:
+    """`process(kept rows)` after the table's expectations judged the batch.
+
+    The expressions run over `judged_rows` (default: `rows`); when those are another form of the
+    batch (bronze's typed rows for its raw text), `row_key` names the columns that link the two."""
+    if not spec.expectations or landed_replay(engine, spec, batch_id):
+        return process(rows)
+    judged_input = rows if judged_rows is None else judged_rows
+    columns = engine.column_names(judged_input)
+    condition = sql.checked_rows_condition(engine.dialect, columns, spec.apply_as_deletes)
+    judged = judge(engine, spec, judged_input, condition)
+    raise_on_failure(engine, spec, judged, columns)
+    kept = rows
+    if sql.indexes_of(spec.expectations, OnViolation.DROP):
+        dropped = engine.sql(sql.quarantine_sql(engine.dialect, spec.expectations, columns, "judged", batch_id,
+                                                now_iso()), {"judged": judged.view})
+        quarantine(engine, spec, dropped, batch_id)
+        if judged_rows is None:
+            kept = engine.sql(sql.kept_sql(engine.dialect, spec.expectations, condition, "rows"), {"rows": rows})
+        else:
+            kept = engine.sql(sql.kept_by_key_sql(engine.dialect, row_key, "rows", "dropped"),
+                              {"rows": rows, "dropped": dropped})
+    result = process(kept)
+    result.details["expectations"] = judged.counts
+    if result.committed:
+        record_counts(engine, spec, batch_id, judged.counts)
+    return result
+
+
+def screened_ingest(engine: EngineAdapter, spec: TableSpec, batch_id: int, raw: Any,
+                    schema: Sequence[tuple[str, str]], extra_columns: Sequence[str]) -> BatchResult:
+    """A bronze batch through `screened`: the expressions judge the typed rows (what the table holds),
+    and a landed row is known by its file and line, so the raw text of a dropped row is left out."""
+
+    def process(rows: Any) -> BatchResult:
+        result: BatchResult = STRATEGIES[Kind.APPEND_INGEST].process_batch(
+            engine, spec, rows, schema, extra_columns, batch_id, evolve_schema=True)
+        return result
+
+    if not spec.expectations:
+        return process(raw)
+    typed = engine.sql(ingest.typed_projection_sql(engine.dialect, schema, extra_columns, now_iso(), "raw"),
+                       {"raw": raw})
+    return screened(engine, spec, batch_id, raw, process, judged_rows=typed, row_key=(SOURCE_FILENAME, SOURCE_ROW))
+
+
+def judge(engine: EngineAdapter, spec: TableSpec, rows: Any, condition: str) -> Judged:
+    view = engine.sql(sql.judged_sql(engine.dialect, spec.expectations, condition, "rows"), {"rows": rows})
+    text = engine.first_value(engine.sql(sql.failed_counts_sql(engine.dialect, spec.expectations, "judged"),
+                                         {"judged": view}))
+    judged_count, *failed = (int(part) for part in str(text).split(","))
+    counts = [{"name": e.name, "on_violation": e.on_violation.value, "passed_rows": judged_count - failed[i],
+               "failed_rows": failed[i]} for i, e in enumerate(spec.expectations)]
+    return Judged(view, counts)
+
+
+def raise_on_failure(engine: EngineAdapter, spec: TableSpec, judged: Judged, columns: Sequence[str]) -> None:
+    for index in sql.indexes_of(spec.expectations, OnViolation.FAIL):
+        failed = judged.counts[index]["failed_rows"]
+        if failed:
+            sample = first_row(engine.sql(sql.offending_sql(engine.dialect, index, columns, "judged"),
+                                          {"judged": judged.view}))
+            expectation = spec.expectations[index]
+            raise ExpectationFailedError(str(spec.ref), expectation.name, expectation.expr, failed, sample)
+
+
+def quarantine(engine: EngineAdapter, spec: TableSpec, dropped: Any, batch_id: int) -> None:
+    target = quarantine_ref(spec.ref)
+    txn = Transaction(app_id(spec), batch_id)
+    if engine.row_count(dropped) == 0 or engine.already_committed(target, txn):
+        return
+    engine.append(target, dropped, txn, properties={}, evolve_schema=True)
+
+
+def first_row(relation: Any) -> dict[str, Any]:
+    """The relation's first row as a dict: an Arrow table (embedded) or a Spark DataFrame."""
+    if hasattr(relation, "to_pylist"):
+        rows: list[dict[str, Any]] = relation.slice(0, 1).to_pylist()
+        return rows[0] if rows else {}
+    row = relation.first()
+    return {} if row is None else dict(row.asDict())
+
+
+def counts_uri(settings: Settings, ref: TableRef) -> str:
+    return f"{settings.checkpoint_uri(ref.schema, ref.name)}/{COUNTS_FILE}"
+
+
+def record_counts(engine: EngineAdapter, spec: TableSpec, batch_id: int, counts: list[dict[str, Any]]) -> None:
+    """The last committed batch's counts, where `lakehouse status` reads them on any engine (Spark keeps
+    its own checkpoint layout, so our offset log is not the common place)."""
+    engine.storage.write_text(counts_uri(engine.settings, spec.ref), json.dumps({"batch_id": batch_id,
+                                                                         "expectations": counts}))
+
+
+def refuse_unscreened(spec: TableSpec) -> None:
+    """A fact's rows are formed inside its strategy from several feeds, after the seam drivers call;
+    until that seam exists its expectations would be silently ignored, so they are refused."""
+    if spec.expectations:
+        raise ConfigError(
+            f"{spec.ref}: expectations ({', '.join(e.name for e in spec.expectations)}) are not evaluated on a "
+            f"{spec.kind.value} table yet; nothing was run for it.",
+            hint="declare the expectations on the tables it reads (bronze, silver or the dimension), "
+                 "or remove them from this table",
+        )
