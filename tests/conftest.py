@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -15,6 +16,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # Session fixtures for the services the tests run for real (tests/services/).
 pytest_plugins = ["tests.services.s3_server", "tests.services.metastore"]
+
+# Tests land files and run at once; a run would wait for each fresh file to settle (2 s in a folder).
+# The settle rule has its own tests (tests/robustness/test_files_being_written.py), which set it.
+os.environ.setdefault("LAKEHOUSE_SETTLE_SECONDS", "0")
 
 
 def free_port() -> int:

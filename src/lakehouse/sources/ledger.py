@@ -11,15 +11,26 @@ From those records discovery decides, per listed file:
 - deferred (changed while being read)            -> plan it again;
 - failed and since changed (size or mtime)       -> the user fixed it: plan it again;
 - failed and unchanged                           -> still quarantined: report it, do not plan it;
+- empty (or header only) and since changed       -> it was taken before it was written: plan it again,
+  whole (it gave no rows, so nothing is read twice);
 - ingested and unchanged                         -> done;
 - ingested and since changed (size or mtime)     -> re-uploaded under the same name: not re-ingested
   (as Auto Loader without cloudFiles.allowOverwrites), reported as a warning by `run` and `status`.
+
+A file to plan that was modified less than the settle interval ago (Settings.landing_settle_seconds)
+is still being written, as far as anyone can tell: it is "settling", not planned. The run waits once
+for the youngest such file to come of age and lists again; a file modified during that wait is left
+to the next run (status counts it as pending). So a file copied in place is read once it is whole,
+instead of half-read, flagged as re-uploaded when it grows, and its last rows never ingested.
 """
 
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from lakehouse.core.checkpoints import CheckpointLog
 from lakehouse.core.config import Settings
@@ -53,6 +64,8 @@ class Discovery:
     pending: list[FileInfo] = field(default_factory=list)
     quarantined: list[FileRecord] = field(default_factory=list)
     overwritten: list[tuple[FileInfo, FileRecord]] = field(default_factory=list)
+    # Files to plan that were modified too recently to be taken yet (not in `pending`).
+    settling: list[FileInfo] = field(default_factory=list)
 
 
 def outcomes_path(log: CheckpointLog, batch_id: int) -> str:
@@ -87,20 +100,55 @@ def ledger(log: CheckpointLog) -> dict[str, FileRecord]:
     return records
 
 
-def discover(listed: list[FileInfo], records: dict[str, FileRecord]) -> Discovery:
+def discover(listed: list[FileInfo], records: dict[str, FileRecord], settle_seconds: float = 0.0,
+             now: datetime | None = None) -> Discovery:
+    """What to do with each listed file, by the rules above; `now` is when it was listed."""
     found = Discovery()
+    youngest_allowed = (now or datetime.now(UTC)).timestamp() - settle_seconds
     for info in listed:
         record = records.get(info.uri)
-        if record is None or record.status == DEFERRED:
-            found.pending.append(info)
-        elif record.status == FAILED:
-            if record.same_as(info):
-                found.quarantined.append(record)
+        if record is not None and record.status == FAILED and record.same_as(info):
+            found.quarantined.append(record)
+        elif record is not None and record.status == INGESTED and not record.same_as(info):
+            found.overwritten.append((info, record))
+        elif _to_plan(record, info):
+            if settle_seconds > 0 and info.modified.timestamp() > youngest_allowed:
+                found.settling.append(info)
             else:
                 found.pending.append(info)
-        elif record.status in (INGESTED, EMPTY) and not record.same_as(info):
-            found.overwritten.append((info, record))
     return found
+
+
+def _to_plan(record: FileRecord | None, info: FileInfo) -> bool:
+    if record is None or record.status == DEFERRED:
+        return True
+    return record.status in (FAILED, EMPTY) and not record.same_as(info)
+
+
+def wait_for_writers(seconds: float) -> None:
+    """The pause before listing settling files again (a seam: tests write to a file during it)."""
+    time.sleep(seconds)
+
+
+def discover_settled(list_landed: Callable[[], list[FileInfo]], records: dict[str, FileRecord],
+                     settle_seconds: float) -> Discovery:
+    """`discover` for a run: files settling at the first listing are waited for once (at most
+    `settle_seconds`) and the folder is listed again, so a file landed just before the run is taken by
+    it; one modified during the wait is still settling and left to a later run."""
+    now = datetime.now(UTC)
+    found = discover(list_landed(), records, settle_seconds, now)
+    if not found.settling:
+        return found
+    youngest = max(info.modified.timestamp() for info in found.settling)
+    wait_for_writers(min(settle_seconds, max(0.0, youngest + settle_seconds - now.timestamp())))
+    return discover(list_landed(), records, settle_seconds, datetime.now(UTC))
+
+
+def settling_note(info: FileInfo, settle_seconds: float) -> str:
+    return (f"{info.uri}: not taken yet, it was modified at {info.modified.isoformat()}, less than "
+            f"{settle_seconds:g} s before it was listed, so it may still be being written; a later run takes it "
+            "once it is left alone (writers may also land under a temporary name such as '.name' or 'name.tmp' "
+            "and rename; LAKEHOUSE_SETTLE_SECONDS sets the interval)")
 
 
 def overwrite_warning(info: FileInfo, record: FileRecord) -> str:
