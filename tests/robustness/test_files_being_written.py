@@ -118,6 +118,22 @@ def test_file_taken_while_empty_is_ingested_whole_once_written(tmp_path):
     assert_valid(place)
 
 
+def test_file_taken_with_its_header_only_is_ingested_whole_once_written(tmp_path):
+    place = local_place(tmp_path)
+    place.env["LAKEHOUSE_SETTLE_SECONDS"] = "0"
+    place.land("customer_0001.csv", csv_text(GOOD))
+    place.run_in_process()  # the schema is stored: a header alone is no longer skipped for inference
+    uri = place.land("late.csv", csv_text([]))
+    place.run_in_process()
+    assert ledger.ledger(_bronze_log(place))[uri].status == ledger.EMPTY
+    Path(uri).write_text(WHOLE)
+    settled(Path(uri))
+    messages = place.run_in_process()
+    assert not any("re-uploaded" in m for m in messages), messages
+    assert [r["c_custkey"] for r in rows_of(place, "late.csv")] == [3, 4, 5]
+    assert_valid(place)
+
+
 def test_settling_file_is_pending_in_status_and_the_run_exits_0(place):
     path = Path(place.landing) / "customer" / "copying.csv"
     path.write_text(HALF)

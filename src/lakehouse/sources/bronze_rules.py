@@ -183,6 +183,10 @@ def read_batch(
     for opened in readable:
         extras = rescued_columns(opened.header, batch.schema, source.evolution_mode)
         batch.extra_columns += [name for name in extras if name not in batch.extra_columns]
-        parts.append(opened.raw_rows(batch.schema.names, extras))
+        part = opened.raw_rows(batch.schema.names, extras)
+        if getattr(part, "num_rows", None) == 0:
+            # A header alone (a writer paused after it) gave no rows: once written on, it is taken whole.
+            batch.outcomes = [Outcome(o.uri, ledger.EMPTY) if o.uri == opened.uri else o for o in batch.outcomes]
+        parts.append(part)
     batch.raw = reader.combine(parts)
     return batch
