@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from lakehouse.cli import bench, catalog, events, landing, pipeline
+from lakehouse.cli import bench, catalog, events, landing, observe, pipeline
 from lakehouse.cli.context import LakehouseContext
 from lakehouse.core.config import Settings
 from lakehouse.core.errors import LakehouseError
@@ -31,7 +31,7 @@ def cli(ctx: click.Context, landing: str | None, warehouse: str | None, catalog_
 
 
 # Each command group is one module with its COMMANDS; a new group is one module and one entry here.
-for _module in (pipeline, landing, catalog, bench, events):
+for _module in (pipeline, landing, catalog, bench, events, observe):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

@@ -12,6 +12,7 @@ _INSTALL = {
     "delta": 'pip install "delta-spark==4.0.1"   (the Docker image has it; it needs Maven jars at runtime)',
     "hive_metastore_client": 'pip install "local-lakehouse[catalog]"',
     "testcontainers": 'pip install "testcontainers>=4.15"',
+    "PIL": 'pip install "local-lakehouse[graph]"   (Pillow, for lakehouse graph --format png)',
 }
 
 

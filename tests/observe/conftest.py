@@ -1,0 +1,1 @@
+from tests.sales.conftest import lake  # noqa: F401  (the embedded warehouse fixture)
