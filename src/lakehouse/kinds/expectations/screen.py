@@ -155,3 +155,12 @@ def refuse_unscreened(spec: TableSpec) -> None:
             hint="declare the expectations on the tables it reads (bronze, silver or the dimension), "
                  "or remove them from this table",
         )
+
+
+def last_counts(settings: Settings, storage: Any, ref: TableRef) -> dict[str, Any] | None:
+    """{"batch_id", "expectations": [...]} of the table's last committed batch that had expectations."""
+    uri = counts_uri(settings, ref)
+    if not storage.exists(uri):
+        return None
+    recorded: dict[str, Any] = json.loads(storage.read_text(uri))
+    return recorded

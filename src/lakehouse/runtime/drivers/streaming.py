@@ -31,6 +31,7 @@ from lakehouse.engines.spark.databricks import auto_loader_stream, on_databricks
 from lakehouse.engines.spark.engine import SparkEngine
 from lakehouse.engines.spark.session import spark_location
 from lakehouse.kinds.base import BatchResult, Reads, app_id, landed_replay, now_iso, table_properties
+from lakehouse.kinds.expectations.screen import refuse_unscreened, screened, screened_ingest
 from lakehouse.kinds.registry import STRATEGIES, change_types_of, reads_of, requires_upstream_feed
 from lakehouse.runtime import fact_inputs
 from lakehouse.runtime.events import NO_EVENTS, EventLog
@@ -208,9 +209,7 @@ class SparkDriver:
             return result
         rows = raw.raw.persist()
         try:
-            result = STRATEGIES[Kind.APPEND_INGEST].process_batch(
-                self.engine, spec, rows, raw.schema.columns, raw.extra_columns, batch_id, evolve_schema=True
-            )
+            result = screened_ingest(self.engine, spec, batch_id, rows, raw.schema.columns, raw.extra_columns)
         finally:
             rows.unpersist()
         result.details.update({**details, "schema_version": raw.schema.version})
@@ -277,7 +276,9 @@ class SparkDriver:
         changes = changes.persist()
         try:
             upstream_columns = self.engine.table_columns(spec.upstream[0])
-            result = STRATEGIES[spec.kind].process_batch(self.engine, spec, changes, upstream_columns, batch_id)
+            result = screened(self.engine, spec, batch_id, changes,
+                              lambda rows: STRATEGIES[spec.kind].process_batch(self.engine, spec, rows,
+                                                                               upstream_columns, batch_id))
         finally:
             changes.unpersist()
         return result
@@ -288,6 +289,7 @@ class SparkDriver:
         return CheckpointLog(self.storage, f"{self.checkpoint_root(spec)}/inputs")
 
     def run_multi_input(self, spec: TableSpec) -> list[BatchResult]:
+        refuse_unscreened(spec)
         results = fact_inputs.run_available(self.engine, spec, self.multi_input_log(spec), self.progress,
                                             self._fact_batch)
         for result in results:
