@@ -121,6 +121,10 @@ def status(ctx: LakehouseContext, pipeline_name: str) -> None:
                      + (f"failed: {event['error']}" if row["outcome"] == "failed" else "never finished (see `lakehouse events`)"))
         for item in row.get("files_quarantined", []):
             text += f"\nQUARANTINED {row['table']}: {item['uri']} (batch {item['batch_id']}): {item['reason']}"
+        counted = row.get("expectations") or {}
+        for item in counted.get("expectations", []):
+            text += (f"\nEXPECTATION {row['table']}: {item['name']} ({item['on_violation']}) in batch "
+                     f"{counted['batch_id']}: {item['passed_rows']} passed, {item['failed_rows']} failed")
         for item in row.get("files_overwritten", []):
             text += (f"\nWARNING {row['table']}: {item['uri']} was re-uploaded with different content after batch "
                      f"{item['batch_id']} ingested it (size {item['ingested_size']} -> {item['size_now']}); "

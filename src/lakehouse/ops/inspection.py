@@ -17,6 +17,7 @@ from lakehouse.core.errors import ConfigError, LakehouseError
 from lakehouse.core.storage import FileInfo, Storage
 from lakehouse.engines.embedded.engine import EmbeddedEngine
 from lakehouse.engines.registry import ENGINES, engine_class
+from lakehouse.kinds.expectations.screen import last_counts
 from lakehouse.kinds.invariants import Violation
 from lakehouse.kinds.registry import INVARIANTS
 from lakehouse.ops.checkpoint_views import CheckpointView, EmbeddedCheckpoints, SparkCheckpoints
@@ -65,6 +66,7 @@ class Inspector:
                 "engine": view.engine,
                 "last_event": logged.get(str(spec.ref)),
                 "outcome": (logged.get(str(spec.ref)) or {}).get("outcome"),
+                "expectations": last_counts(self.settings, self.storage, spec.ref),
             }
             if spec.kind is Kind.APPEND_INGEST:
                 found = view.discover_files()
