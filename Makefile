@@ -94,9 +94,12 @@ lint: setup-dev
 test-fast: setup-dev
 	$(PY) -m pytest -m "not integration and not spark and not docker and not slow" $(PYTEST_ARGS)
 
+# Spark runs beside ours when pyspark, Java and the jars (make setup-spark) are there; BENCH_ARGS="--no-peer"
+# skips it. BENCH_COMPARE_SCALE=0 skips the SF10 customer comparison, BENCH_SMALL_FILES=0 the small files.
 # BENCH_ARGS for the rest, e.g. BENCH_ARGS="--memory-scale 10" (see docs/benchmarks.md).
 bench: setup-dev
-	$(LAKEHOUSE) bench --scale $${BENCH_SCALE:-1} $(BENCH_ARGS)
+	$(LAKEHOUSE) bench --scale $${BENCH_SCALE:-1} --compare-scale $${BENCH_COMPARE_SCALE:-10} \
+		--small-files $${BENCH_SMALL_FILES:-10000} $(BENCH_ARGS)
 
 clean:
 	rm -rf data .lakehouse .pytest_cache

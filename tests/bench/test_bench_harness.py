@@ -38,7 +38,8 @@ def test_customer_only_sources_select_the_customer_tables():
 def test_bench_at_tiny_scale_reports_every_section(tmp_path):
     progress = []
     options = BenchOptions(scale=0.01, workdir=tmp_path, shares=(0.01,), compare_scale=0.02,
-                           memory_scale=0.01, memory_batch_files=3, file_mb=1)
+                           memory_scale=0.01, memory_batch_files=3, file_mb=1, peer=None, small_files=40,
+                           profile_small_files=True)
     report = run_bench(options, progress.append)
     json.dumps(report)  # the JSON output must serialise
 
@@ -67,7 +68,26 @@ def test_bench_at_tiny_scale_reports_every_section(tmp_path):
     assert lineitem["batches"] > 1
     assert lineitem["rows_written"] == report["memory_prepare"]["tables"]["lineitem"]["rows"]
 
+    # A 1 % customer batch: its silver table reads the 15 changed rows, and its MERGE rewrites
+    # what the target's files hold (one file at this scale: every row).
+    silver = next(t for t in small[0]["tables"] if t["table"] == "silver.customer")
+    assert silver["rows_read"]["rows_in"] == 15
+    assert silver["rows_read"]["table_rows"] == 1500
+    assert silver["rows_read"]["commits"] >= 1
+    assert 0 <= silver["rows_read"]["target_rows_rewritten"] <= 1500
+    assert "peer" not in report["full_load"] and "peer_missing" not in report
+
+    files = report["small_files"]
+    assert (files["many"]["files"], files["one"]["files"]) == (40, 1)
+    for case in (files["many"], files["one"]):
+        dimension = next(t for t in case["tables"] if t["table"] == "gold.dim_customer")
+        assert dimension["rows_written"] == 40
+    assert files["many_to_one"] > 0
+    assert set(files["profile"]) == {"bronze.customer_raw", "silver.customer", "gold.dim_customer"}
+    assert files["profile"]["silver.customer"]["by_cumulative_lakehouse"]
+
     markdown = render_markdown(report)
-    for heading in ("## Full load at SF0.01", "## Incremental batches", "## Memory at SF0.01"):
+    for heading in ("## Full load at SF0.01", "## Incremental batches", "## Memory at SF0.01",
+                    "## Rows read per batch", "## 40 rows in 40 files against one file"):
         assert heading in markdown
     assert any("floor" in message for message in progress)

@@ -23,14 +23,16 @@ from pathlib import Path
 
 from lakehouse.bench import batches, machine
 from lakehouse.bench.isolate import run_isolated
+from lakehouse.bench.layers import LAYERS, summarize_layers
+from lakehouse.bench.peer import SparkPeer, spark_missing
 from lakehouse.bench.phases import duckdb_floor, run_tables
 from lakehouse.bench.results import (
     BenchReport,
     CompareSection,
+    ExtraSections,
     FullLoad,
     Increment,
     LandedTable,
-    LayerSummary,
     LoadRun,
     MeasuredFloor,
     MeasuredTable,
@@ -40,14 +42,15 @@ from lakehouse.bench.results import (
     RoundsRun,
     SkippedTable,
 )
+from lakehouse.bench.small_files import SmallFiles
 from lakehouse.core.config import Settings
+from lakehouse.core.errors import ConfigError
 from lakehouse.core.storage import Storage
 from lakehouse.landing import chunk_csv, generate_tpch, land_files
 from lakehouse.landing.chunking import count_lines
 from lakehouse.spec import PIPELINES, Kind, Pipeline, TableRef
 
 Progress = Callable[[str], None]
-LAYERS = ("bronze", "silver", "gold")
 SALES_SOURCES = ("customer", "orders", "lineitem", "nation", "region", "part", "supplier")
 MEMORY_SOURCES = ("customer", "orders", "lineitem")
 
@@ -69,6 +72,11 @@ class BenchOptions:
     # Landed files are cut to about this size (what an upstream export typically writes).
     file_mb: int = 128
     tables: tuple[str, ...] = SALES_SOURCES
+    # The engine every phase (but memory and small files) also runs on, in the same run; None: ours only.
+    peer: str | None = "spark"
+    # Rows landed as that many one-row files, against one file of them; None skips.
+    small_files: int | None = 10_000
+    profile_small_files: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -115,7 +123,10 @@ class ScaleRun:
                                  engine="embedded", env={})
         self.settings = settings.with_overrides(max_files_per_batch=max_files_per_batch or 10_000,
                                                   # Bounded micro-batches: one batch per table and round.
-                                                  available_now=max_files_per_batch is None)
+                                                  available_now=max_files_per_batch is None,
+                                                  # land_files renames whole files into place: none is
+                                                  # half-written, and waiting for them is not the pipeline's cost.
+                                                  settle_seconds=0.0)
         self.storage = Storage(self.settings.s3)
         self.pipeline = pipeline_under_test()
         self.tables, self.skipped = runnable_tables(self.pipeline, sources)
@@ -213,40 +224,35 @@ class ScaleRun:
         return [name for name in self.tables if name in wanted]
 
 
-def summarize_layers(rows: list[MeasuredTable]) -> dict[str, LayerSummary]:
-    """Per layer: rows written, wall seconds, rows per second, peak memory (max over its children)."""
-    layers: dict[str, LayerSummary] = {}
-    for layer in LAYERS:
-        mine = [r for r in rows if r["table"].startswith(layer + ".")]
-        if not mine:
-            continue
-        seconds = sum(r["seconds"] for r in mine)
-        written = sum(r["rows_written"] for r in mine)
-        layers[layer] = {"tables": len(mine), "rows_written": written, "seconds": round(seconds, 3),
-                         "rows_per_second": round(written / seconds) if seconds else None,
-                         "peak_rss_bytes": max(r["peak_rss_bytes"] for r in mine)}
-    return layers
-
-
 def _full_load(run: ScaleRun, per_table: bool) -> LoadRun:
     rows = run.run_each_table(run.tables) if per_table else run.run_by_layer(run.tables)
     seconds = round(sum(r["seconds"] for r in rows), 3)
     return {"tables": rows, "layers": summarize_layers(rows), "seconds": seconds, "skipped_tables": run.skipped}
 
 
-def _customer_batches(run: ScaleRun, row_counts: list[int]) -> list[Increment]:
+def _with_peer(run: ScaleRun, peer: SparkPeer | None, names: list[str], ours: LoadRun | Increment) -> None:
+    """Run the phase just measured on the peer too (same landed files), and put its numbers beside ours."""
+    if peer is not None:
+        ours["peer"] = peer.phase(names, ours["seconds"])
+        run.progress(f"sf{run.scale:g}: spark: {ours['peer']['seconds']:.2f}s "
+                     f"(+{ours['peer']['jvm_start_seconds']:.2f}s JVM start)")
+
+
+def _customer_batches(run: ScaleRun, row_counts: list[int], peer: SparkPeer | None = None) -> list[Increment]:
     results: list[Increment] = []
+    names = run.downstream("customer")
     for rows in row_counts:
         batch = batches.customer_batch(run.tpch, run.storage, run.settings.landing, rows)
-        table_rows = run.run_by_layer(run.downstream("customer"))
+        table_rows = run.run_by_layer(names)
         results.append({"kind": "customer", "batch": batch, "share": round(batch["changed"] / batch["table_rows"], 6),
                         "tables": table_rows, "layers": summarize_layers(table_rows),
                         "seconds": round(sum(r["seconds"] for r in table_rows), 3)})
         run.progress(f"sf{run.scale:g}: customer batch of {batch['changed']} changes: {results[-1]['seconds']:.2f}s")
+        _with_peer(run, peer, names, results[-1])
     return results
 
 
-def _orders_batches(run: ScaleRun, order_counts: list[int]) -> list[Increment]:
+def _orders_batches(run: ScaleRun, order_counts: list[int], peer: SparkPeer | None = None) -> list[Increment]:
     results: list[Increment] = []
     names = [n for n in run.tables if n in set(run.downstream("orders")) | set(run.downstream("lineitem"))]
     for count in order_counts:
@@ -255,7 +261,21 @@ def _orders_batches(run: ScaleRun, order_counts: list[int]) -> list[Increment]:
         results.append({"kind": "orders", "batch": batch, "tables": table_rows, "layers": summarize_layers(table_rows),
                         "seconds": round(sum(r["seconds"] for r in table_rows), 3)})
         run.progress(f"sf{run.scale:g}: {count} new orders: {results[-1]['seconds']:.2f}s")
+        _with_peer(run, peer, names, results[-1])
     return results
+
+
+def _peer(options: BenchOptions, run: ScaleRun, extras: ExtraSections) -> SparkPeer | None:
+    if options.peer is None:
+        return None
+    if options.peer != "spark":
+        raise ConfigError(f"Unknown benchmark peer '{options.peer}'.", hint="use --peer spark, or --no-peer")
+    missing = spark_missing()
+    if missing:
+        extras["peer_missing"] = missing
+        run.progress(f"not running the Spark peer: {missing}")
+        return None
+    return SparkPeer(run.settings, run.root, run.pipeline.name)
 
 
 def _options_record(options: BenchOptions) -> OptionsRecord:
@@ -263,7 +283,8 @@ def _options_record(options: BenchOptions) -> OptionsRecord:
         "scale": options.scale, "shares": list(options.shares), "compare_scale": options.compare_scale,
         "memory_scale": options.memory_scale, "memory_batch_files": options.memory_batch_files,
         "memory_tables": list(options.memory_tables), "memory_max_rounds": options.memory_max_rounds,
-        "file_mb": options.file_mb, "workdir": str(options.workdir)}
+        "file_mb": options.file_mb, "workdir": str(options.workdir), "peer": options.peer,
+        "small_files": options.small_files}
 
 
 def run_bench(options: BenchOptions, progress: Progress, command: str = "lakehouse bench") -> BenchReport:
@@ -275,15 +296,18 @@ def run_bench(options: BenchOptions, progress: Progress, command: str = "lakehou
     progress(f"sf{options.scale:g}: floor (DuckDB CSV -> Parquet)")
     floor = main.floor()
     progress(f"sf{options.scale:g}: full load of {len(main.tables)} tables")
+    extras: ExtraSections = {}
+    peer = _peer(options, main, extras)
     load = _full_load(main, per_table=True)
     full_load: FullLoad = {**load, "ratio_to_floor": round(load["seconds"] / floor["seconds"], 2)}
+    _with_peer(main, peer, main.tables, full_load)
 
     customers = prepared["tables"]["customer"]["rows"]
     customer_rows = [max(1, round(share * customers)) for share in options.shares]
-    increments = _customer_batches(main, customer_rows)
+    increments = _customer_batches(main, customer_rows, peer)
     if "orders" in options.tables and "lineitem" in options.tables:
         orders = prepared["tables"]["orders"]["rows"]
-        increments += _orders_batches(main, [max(1, round(share * orders)) for share in options.shares])
+        increments += _orders_batches(main, [max(1, round(share * orders)) for share in options.shares], peer)
     incremental = {f"sf{options.scale:g}": increments}
 
     compare: CompareSection = {}
@@ -291,8 +315,10 @@ def run_bench(options: BenchOptions, progress: Progress, command: str = "lakehou
         # Same batch row counts against a table compare_scale/scale times bigger: does cost follow it?
         bigger = ScaleRun(options, "compare", options.compare_scale, ("customer",), progress)
         compare["compare_prepare"] = bigger.prepare()
+        bigger_peer = _peer(options, bigger, extras)
         compare["compare_full_load"] = _full_load(bigger, per_table=True)
-        incremental[f"sf{options.compare_scale:g}"] = _customer_batches(bigger, customer_rows)
+        _with_peer(bigger, bigger_peer, bigger.tables, compare["compare_full_load"])
+        incremental[f"sf{options.compare_scale:g}"] = _customer_batches(bigger, customer_rows, bigger_peer)
 
     memory_section: MemorySection = {}
     if options.memory_scale:
@@ -302,8 +328,13 @@ def run_bench(options: BenchOptions, progress: Progress, command: str = "lakehou
         rounds = memory.run_in_rounds(memory.tables, options.memory_max_rounds)
         memory_section["memory_run"] = {**rounds, "scale": options.memory_scale}
 
+    if options.small_files:
+        customer_tables, _ = runnable_tables(main.pipeline, ("customer",))
+        small = SmallFiles(Path(options.workdir), options.small_files, main.pipeline.name, customer_tables, progress)
+        extras["small_files"] = small.run(profile=options.profile_small_files)
+
     # Built last but in the order the sections were measured, which is the JSON report's key order.
     return {"command": command, "machine_before": machine_before, "options": _options_record(options),
             "pipeline": main.pipeline.name, "prepare": prepared, "floor": floor, "full_load": full_load,
-            "incremental": incremental, **compare, **memory_section,
+            "incremental": incremental, **compare, **memory_section, **extras,
             "machine_after": machine.describe(), "seconds": round(time.perf_counter() - started, 3)}

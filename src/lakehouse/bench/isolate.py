@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import resource
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,54 @@ class PhaseOutcome(Generic[T]):
     value: T
     # Peak resident set of the child itself (and of any process it waited for).
     peak_rss_bytes: int
+    # With sample_tree: the largest sum of RSS over the child and its descendants (a JVM that
+    # pyspark starts is never waited for, so ru_maxrss misses it), and the JVM's own largest RSS.
+    tree_peak_rss_bytes: int | None = None
+    jvm_peak_rss_bytes: int | None = None
+
+
+class TreeSampler:
+    """Polls the RSS of a process and its descendants on a thread: peaks of the sum and of `java`."""
+
+    def __init__(self, pid: int, interval_seconds: float = 0.1) -> None:
+        self.pid = pid
+        self.interval_seconds = interval_seconds
+        self.tree_peak = 0
+        self.jvm_peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def sample(self) -> None:
+        import psutil
+
+        try:
+            root = psutil.Process(self.pid)
+            processes = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return
+        total = 0
+        for process in processes:
+            try:
+                rss = int(process.memory_info().rss)
+                name = process.name()
+            except psutil.Error:  # exited between the listing and the read
+                continue
+            total += rss
+            if name == "java":
+                self.jvm_peak = max(self.jvm_peak, rss)
+        self.tree_peak = max(self.tree_peak, total)
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.interval_seconds):
+            self.sample()
+
+    def __enter__(self) -> TreeSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _own_high_water_bytes() -> int | None:
@@ -68,13 +117,28 @@ def _child_main(connection: Connection[Any, Any], function: Callable[..., object
 
 def run_isolated(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> PhaseOutcome[T]:
     """Call module-level `function(*args, **kwargs)` in a spawned child; its value must pickle."""
+    return _run(function, args, kwargs, sample_tree=False)
+
+
+def run_isolated_tree(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> PhaseOutcome[T]:
+    """run_isolated, also sampling the RSS of the child's whole process tree (the JVM of pyspark)."""
+    return _run(function, args, kwargs, sample_tree=True)
+
+
+def _run(function: Callable[..., T], args: tuple[object, ...], kwargs: dict[str, object],
+         sample_tree: bool) -> PhaseOutcome[T]:
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_child_main, args=(sender, function, args, kwargs))
     process.start()
     sender.close()
+    sampler = TreeSampler(process.pid or 0) if sample_tree else None
     try:
-        status, value, peak = receiver.recv()
+        if sampler is None:
+            status, value, peak = receiver.recv()
+        else:
+            with sampler:
+                status, value, peak = receiver.recv()
     except EOFError:
         process.join()
         raise LakehouseError(
@@ -84,4 +148,7 @@ def run_isolated(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) ->
     process.join()
     if status != "ok":
         raise LakehouseError(f"Benchmark phase {function.__name__} failed: {value}")
-    return PhaseOutcome(value, peak)
+    if sampler is None:
+        return PhaseOutcome(value, peak)
+    return PhaseOutcome(value, peak, tree_peak_rss_bytes=max(sampler.tree_peak, peak),
+                        jvm_peak_rss_bytes=sampler.jvm_peak or None)

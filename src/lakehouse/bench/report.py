@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lakehouse.bench.report_sections import peer_section, rows_read_section, small_files_section
 from lakehouse.bench.results import BenchReport, Increment, LayerSummary, LoadRun, MeasuredTable
 
 GIB = 1024**3
@@ -74,6 +75,11 @@ def render_markdown(report: BenchReport) -> str:
         f"Ratio pipeline/floor: **{full['ratio_to_floor']:.2f}×**.",
         "",
     ]
+    if "peer" in full:
+        peer = full["peer"]
+        lines += [f"Spark, same tables and files: **{peer['seconds']:.2f} s** (+{peer['jvm_start_seconds']:.2f} s JVM "
+                  f"start = {peer['seconds_with_start']:.2f} s), peak {_mem(peer['peak_rss_bytes'])} (process tree). "
+                  f"Ours/Spark: **{peer['ours_to_spark']}×** ({peer['ours_to_spark_with_start']}× with the start).", ""]
     lines += _run_section(f"Full load, SF{scale:g}", full)
     lines += ["## Incremental batches", "",
               "Seconds per layer (bronze = landing→bronze, up to gold); peak memory is the largest layer's.", ""]
@@ -89,6 +95,10 @@ def render_markdown(report: BenchReport) -> str:
                            "; ".join(f"{t['table']} {t['seconds']:.2f} s ({t['rows_written']:,})" for t in batch["tables"])])
     lines += _table(["scale", "batch", "tables"], detail)
     lines.append("")
+    lines += peer_section(report, _table, _mem)
+    lines += rows_read_section(report, _table)
+    if "small_files" in report:
+        lines += small_files_section(report["small_files"], _table, _mem)
     if "compare_full_load" in report:
         lines += _run_section(f"Customer full load at SF{report['options']['compare_scale']:g} (for the batches above)",
                               report["compare_full_load"])

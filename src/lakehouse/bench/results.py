@@ -23,6 +23,20 @@ class MeasuredFloor(FloorResult):
     peak_rss_bytes: int
 
 
+class RowsRead(TypedDict):
+    """What one table's run read and wrote, from its Delta commits (rows_read.py)."""
+
+    rows_in: int  # rows the batches read from their input (BatchResult.rows_in)
+    commits: int
+    operations: dict[str, int]  # commit operation (WRITE, MERGE, ...) -> how many
+    merge_source_rows: int
+    target_rows_rewritten: int  # existing rows a MERGE read and wrote again
+    rows_added: int
+    files_added: int
+    files_removed: int
+    table_rows: int | None  # the table after the run
+
+
 class TableRun(TypedDict):
     """One pipeline table's runs inside a child process."""
 
@@ -31,6 +45,7 @@ class TableRun(TypedDict):
     rows_in: int
     rows_written: int
     seconds: float
+    rows_read: NotRequired[RowsRead]
 
 
 class TablesRun(TypedDict):
@@ -41,6 +56,25 @@ class TablesRun(TypedDict):
 class MeasuredTable(TableRun):
     # The peak of the child the table ran in (shared with the tables that ran beside it).
     peak_rss_bytes: int
+
+
+class PeerTablesRun(TablesRun):
+    jvm_start_seconds: float
+
+
+class PeerPhase(TypedDict):
+    """The Spark engine's run of one phase (peer.py); its tables' peaks are the phase's tree peak."""
+
+    engine: str
+    tables: list[MeasuredTable]
+    layers: dict[str, LayerSummary]
+    seconds: float  # the tables' own seconds, JVM already up
+    jvm_start_seconds: float
+    seconds_with_start: float
+    peak_rss_bytes: int  # the child's whole process tree, JVM included
+    jvm_peak_rss_bytes: int | None
+    ours_to_spark: float | None  # our seconds / Spark's seconds
+    ours_to_spark_with_start: float | None
 
 
 class LayerSummary(TypedDict):
@@ -73,6 +107,7 @@ class LoadRun(TypedDict):
     layers: dict[str, LayerSummary]
     seconds: float
     skipped_tables: list[SkippedTable]
+    peer: NotRequired[PeerPhase]
 
 
 class FullLoad(LoadRun):
@@ -110,6 +145,7 @@ class CustomerIncrement(TypedDict):
     tables: list[MeasuredTable]
     layers: dict[str, LayerSummary]
     seconds: float
+    peer: NotRequired[PeerPhase]
 
 
 class OrdersIncrement(TypedDict):
@@ -118,6 +154,7 @@ class OrdersIncrement(TypedDict):
     tables: list[MeasuredTable]
     layers: dict[str, LayerSummary]
     seconds: float
+    peer: NotRequired[PeerPhase]
 
 
 Increment = CustomerIncrement | OrdersIncrement
@@ -143,6 +180,36 @@ class OptionsRecord(TypedDict):
     memory_max_rounds: int | None
     file_mb: int
     workdir: str
+    peer: str | None
+    small_files: int | None
+
+
+class ProfileEntry(TypedDict):
+    function: str  # file:line(name)
+    calls: int
+    own_seconds: float
+    cumulative_seconds: float
+
+
+class SmallFilesCase(TypedDict):
+    """N rows landed as `files` files, then landing->gold on the embedded engine (availableNow)."""
+
+    files: int
+    rows: int
+    tables: list[MeasuredTable]
+    layers: dict[str, LayerSummary]
+    seconds: float
+    land_seconds: float
+
+
+class SmallFilesRun(TypedDict):
+    rows: int
+    many: SmallFilesCase  # one row per file
+    one: SmallFilesCase  # the same rows in one file
+    many_to_one: float | None  # the issue's target: at most 10
+    # With --profile: per table of the many-files case, its top costs by own time and the
+    # project's functions by cumulative time (cProfile).
+    profile: dict[str, dict[str, list[ProfileEntry]]]
 
 
 # The optional parts of a report: empty when the option skipped them, else both keys.
@@ -154,6 +221,11 @@ class CompareSection(TypedDict, total=False):
 class MemorySection(TypedDict, total=False):
     memory_prepare: Prepared
     memory_run: MemoryRun
+
+
+class ExtraSections(TypedDict, total=False):
+    peer_missing: str
+    small_files: SmallFilesRun
 
 
 class BenchReport(TypedDict):
@@ -170,5 +242,8 @@ class BenchReport(TypedDict):
     compare_full_load: NotRequired[LoadRun]
     memory_prepare: NotRequired[Prepared]
     memory_run: NotRequired[MemoryRun]
+    # Why the Spark peer did not run, when it was asked for and could not.
+    peer_missing: NotRequired[str]
+    small_files: NotRequired[SmallFilesRun]
     machine_after: Machine
     seconds: float

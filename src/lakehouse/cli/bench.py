@@ -39,15 +39,25 @@ def _shares(text: str) -> tuple[float, ...]:
 @click.option("--memory-max-rounds", type=int, default=0, show_default=True,
               help="Stop the memory run after this many rounds; 0 runs until everything is loaded.")
 @click.option("--file-mb", type=int, default=128, show_default=True, help="Size of the landed CSV files.")
+@click.option("--peer", type=click.Choice(["spark", "none"]), default="spark", show_default=True,
+              help="Also run every phase but memory and small files on this engine, in the same run.")
+@click.option("--no-peer", is_flag=True, help="Same as --peer none: the embedded engine only.")
+@click.option("--small-files", type=int, default=10_000, show_default=True,
+              help="Land this many one-row customer files and run them landing->gold against one file of "
+                   "the same rows; 0 skips.")
+@click.option("--profile-small-files", is_flag=True,
+              help="Also run the small files once more under cProfile and report each table's top costs.")
 @click.option("--render", "render_from", type=click.Path(exists=True, path_type=Path), default=None,
               help="Only print the markdown of an earlier run's JSON report (no measuring).")
 @click.option("--output", type=click.Path(path_type=Path), default=None,
               help="Write <output>.json and <output>.md (default: <workdir>/results).")
 @pass_context
 def bench(obj: LakehouseContext, scale: float, workdir: Path, shares: str, compare_scale: float, memory_scale: float,
-          memory_batch_files: int, memory_tables: str, memory_max_rounds: int, file_mb: int, render_from: Path | None,
+          memory_batch_files: int, memory_tables: str, memory_max_rounds: int, file_mb: int, peer: str,
+          no_peer: bool, small_files: int, profile_small_files: bool, render_from: Path | None,
           output: Path | None) -> None:
-    """Measure the pipeline: full load vs a DuckDB floor, incremental batches, memory."""
+    """Measure the pipeline: full load vs a DuckDB floor and the Spark engine, incremental batches,
+    many small files, memory."""
     from lakehouse.bench import BenchOptions, render_markdown, run_bench
 
     if render_from is not None:
@@ -57,7 +67,9 @@ def bench(obj: LakehouseContext, scale: float, workdir: Path, shares: str, compa
                            compare_scale=compare_scale or None, memory_scale=memory_scale or None,
                            memory_batch_files=memory_batch_files, file_mb=file_mb,
                            memory_max_rounds=memory_max_rounds or None,
-                           memory_tables=tuple(t.strip() for t in memory_tables.split(",") if t.strip()))
+                           memory_tables=tuple(t.strip() for t in memory_tables.split(",") if t.strip()),
+                           peer=None if no_peer or peer == "none" else peer, small_files=small_files or None,
+                           profile_small_files=profile_small_files)
     command = "lakehouse bench " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["bench"] else sys.argv[1:])
     report = run_bench(options, obj.progress, command=command)
     markdown = render_markdown(report)
