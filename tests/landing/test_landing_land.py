@@ -81,7 +81,7 @@ def test_cli_sample_prints_json_and_reports_progress_on_stderr(tiny_tpch, tmp_pa
     summary = json.loads(result.stdout)
     assert summary["workdir"] == "data/tpch"
     assert len(summary["tables"]["customer"]["files"]) == 2
-    assert "landed 2/2" in result.stderr
+    assert "[2/2] landed" in result.stderr
 
 
 def test_cli_changes_lands_the_batch(workdir, tmp_path):

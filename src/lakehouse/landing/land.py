@@ -139,7 +139,9 @@ def land_files(
         done_bytes += len(data)
         if progress:
             rate = done_bytes / 1e6 / max(time.monotonic() - started, 1e-6)
-            progress(f"{action} {number}/{len(ordered)} {uri} ({done_bytes / 1e6:.1f}/{total_bytes / 1e6:.1f} MB, {rate:.0f} MB/s)")
+            # "[n/total]" first: the CLI draws it as a bar on a terminal (cli/progress.py).
+            progress(f"[{number}/{len(ordered)}] {action} {uri} ({done_bytes / 1e6:.1f}/{total_bytes / 1e6:.1f} MB, "
+                     f"{rate:.0f} MB/s)")
     return landed
 
 

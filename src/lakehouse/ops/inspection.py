@@ -4,7 +4,7 @@ since every table is a plain Delta table (read here with delta-rs and DuckDB).""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import duckdb
@@ -32,14 +32,10 @@ __all__ = ["Inspector", "Violation"]
 
 
 class Inspector:
-    def __init__(self, settings: Settings, storage: Storage,
-                 pipelines: Callable[[], Mapping[str, Pipeline]] | None = None) -> None:
-        """`pipelines` gives the pipelines whose tables `sql` can see (default: the shipped ones); a
-        project's are read only when a query needs them."""
+    def __init__(self, settings: Settings, storage: Storage) -> None:
         self.settings = settings
         self.storage = storage
         self.engine = EmbeddedEngine(settings, storage)
-        self._pipelines = pipelines
 
     def q(self, name: str) -> str:
         return DUCKDB.quote(name)
@@ -161,8 +157,7 @@ class Inspector:
     def _existing_tables(self) -> list[TableRef]:
         from lakehouse.spec import PIPELINES
 
-        pipelines = PIPELINES if self._pipelines is None else self._pipelines()
-        refs = {spec.ref for pipeline in pipelines.values() for spec in pipeline.tables}
+        refs = {spec.ref for pipeline in PIPELINES.values() for spec in pipeline.tables}
         return sorted((r for r in refs if self.engine.delta_table(r) is not None), key=str)
 
 

@@ -88,7 +88,7 @@ class Runner:
         with pipeline_lock(self.settings, pipeline.name if only is None else f"{pipeline.name}.{only}"):
             recorded = {spec.ref: self.check_engine(pipeline, spec) for spec in selected}
             driver = self.driver()
-            for spec in selected:
+            for number, spec in enumerate(selected, start=1):
                 table_started = time.perf_counter()
                 with self.events.flow(str(spec.ref)) as flow:
                     results: list[BatchResult] = driver.run_table(spec)
@@ -105,7 +105,8 @@ class Runner:
                 report.tables.append(table_report)
                 if any(r.committed for r in results) or (table_report.version is not None and not self._registered(spec)):
                     self.register(spec)
-                self.progress(_describe(table_report))
+                # "[n/total]" first: the CLI draws it as a bar on a terminal (cli/progress.py).
+                self.progress(f"[{number}/{len(selected)}] {_describe(table_report)}")
         return every_result
 
     # -- which engine owns a table -----------------------------------------------------------
