@@ -129,10 +129,14 @@ def start_versitygw(root: Path, *, access_log: bool = False) -> tuple[S3Server, 
                       access_log=root / "access.log" if access_log else None)
     logging = ["--access-log", str(server.access_log)] if server.access_log else []
     log = root / "versitygw.log"
+    # The internal IAM: users besides root (tests/services/s3_users.py, scripts/s3_least_privilege.py).
+    iam_dir = root / "iam"
+    iam_dir.mkdir(exist_ok=True)
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [str(binary), "--port", f"127.0.0.1:{port}", "--access", ACCESS_KEY, "--secret", SECRET_KEY,
-             "--region", REGION, "--quiet", *logging, "posix", *backend_options, str(data_dir)],
+             "--region", REGION, "--quiet", *logging, "--iam-dir", str(iam_dir), "posix", *backend_options,
+             str(data_dir)],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
         )
     try:
