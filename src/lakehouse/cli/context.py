@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -13,17 +14,23 @@ if TYPE_CHECKING:
     from lakehouse.catalog.base import Catalog
     from lakehouse.cli.progress import ProgressDisplay
     from lakehouse.core.storage import Storage
+    from lakehouse.spec.files import PipelineFiles
+    from lakehouse.spec.model import Pipeline
 
 
 class LakehouseContext:
     """What every command needs: settings, and lazily the storage, catalog and engine."""
 
-    def __init__(self, settings: Settings, *, debug: bool = False, as_json: bool = False) -> None:
+    def __init__(self, settings: Settings, *, debug: bool = False, as_json: bool = False,
+                 project_dir: Path | None = None) -> None:
         self.settings = settings
         self.debug = debug
         self.as_json = as_json
+        # Where `pipelines/NAME.yaml` files are looked for (--project, LAKEHOUSE_PROJECT, else the current directory).
+        self.project_dir = (project_dir if project_dir is not None else Path.cwd()).absolute()
         self._storage: Storage | None = None
         self._catalog: Catalog | None = None
+        self._pipeline_files: PipelineFiles | None = None
         self._progress: ProgressDisplay | None = None
 
     @property
@@ -41,6 +48,19 @@ class LakehouseContext:
 
             self._catalog = open_catalog(self.settings)
         return self._catalog
+
+    @property
+    def pipeline_files(self) -> PipelineFiles:
+        """The project's pipeline files, then the shipped ones."""
+        if self._pipeline_files is None:
+            from lakehouse.spec.files import PipelineFiles
+
+            self._pipeline_files = PipelineFiles(self.project_dir)
+        return self._pipeline_files
+
+    def pipeline(self, name: str) -> Pipeline:
+        """Every command's --pipeline NAME: `<project>/pipelines/NAME.yaml`, else the shipped pipeline NAME."""
+        return self.pipeline_files.get(name)
 
     def emit(self, payload: Any, text: str | None = None) -> None:
         """Print `payload` as JSON with --json, else `text` (or a readable form of payload)."""

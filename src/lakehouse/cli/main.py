@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
 
-from lakehouse.cli import bench, catalog, events, landing, observe, pipeline
+from lakehouse.cli import bench, catalog, events, landing, observe, pipeline, project
 from lakehouse.cli.context import LakehouseContext
 from lakehouse.core.config import Settings
 from lakehouse.core.errors import LakehouseError
@@ -19,19 +20,21 @@ from lakehouse.engines.registry import ENGINES
 @click.option("--warehouse", envvar="LAKEHOUSE_WAREHOUSE", help="Warehouse root: a path or s3:// URI.")
 @click.option("--catalog", "catalog_uri", envvar="LAKEHOUSE_CATALOG", help="thrift://host:port of a Hive Metastore; default: a local catalog.")
 @click.option("--engine", envvar="LAKEHOUSE_ENGINE", type=click.Choice(list(ENGINES)), help="Engine (default: embedded).")
+@click.option("--project", "project_dir", envvar="LAKEHOUSE_PROJECT", type=click.Path(path_type=Path, file_okay=False),
+              help="Project directory whose pipelines/NAME.yaml files --pipeline finds (default: the current directory).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.version_option(package_name="local-lakehouse")
 @click.pass_context
 def cli(ctx: click.Context, landing: str | None, warehouse: str | None, catalog_uri: str | None, engine: str | None,
-        as_json: bool, debug: bool) -> None:
+        project_dir: Path | None, as_json: bool, debug: bool) -> None:
     """Databricks-style medallion pipelines on delta-rs + DuckDB or Spark."""
     settings = Settings.load(landing=landing, warehouse=warehouse, catalog=catalog_uri, engine=engine)
-    ctx.obj = LakehouseContext(settings, debug=debug, as_json=as_json)
+    ctx.obj = LakehouseContext(settings, debug=debug, as_json=as_json, project_dir=project_dir)
 
 
 # Each command group is one module with its COMMANDS; a new group is one module and one entry here.
-for _module in (pipeline, landing, catalog, bench, events, observe):
+for _module in (pipeline, landing, catalog, bench, events, observe, project):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

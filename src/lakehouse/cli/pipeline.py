@@ -32,13 +32,7 @@ def _runner(ctx: LakehouseContext) -> Runner:
 def _inspector(ctx: LakehouseContext) -> Inspector:
     from lakehouse.ops.inspection import Inspector
 
-    return Inspector(ctx.settings, ctx.storage)
-
-
-def _pipeline(name: str) -> Pipeline:
-    from lakehouse.spec import get_pipeline
-
-    return get_pipeline(name)
+    return Inspector(ctx.settings, ctx.storage, pipelines=ctx.pipeline_files.all)
 
 
 def _format_table(rows: Sequence[Mapping[str, object]], columns: list[str]) -> str:
@@ -64,7 +58,7 @@ def _cell(value: object) -> str:
 @click.pass_obj
 def run(ctx: LakehouseContext, pipeline_name: str, only: str | None, watch: bool, interval: float) -> None:
     """Process everything available, then exit (or keep polling with --watch)."""
-    pipeline = _pipeline(pipeline_name)
+    pipeline = ctx.pipeline(pipeline_name)
     runner = _runner(ctx)
     while True:
         report = runner.run(pipeline, only=only)
@@ -97,7 +91,7 @@ def _fail_on_quarantined_files(ctx: LakehouseContext, pipeline: Pipeline) -> Non
 @click.pass_obj
 def reset(ctx: LakehouseContext, pipeline_name: str, table: str | None, yes: bool) -> None:
     """Drop tables and their checkpoints, like the source project's reset notebook. Landing files stay."""
-    pipeline = _pipeline(pipeline_name)
+    pipeline = ctx.pipeline(pipeline_name)
     target = table or f"every table of pipeline '{pipeline.name}'"
     if not yes and not click.confirm(f"Drop {target} and its checkpoints under {ctx.settings.warehouse}?"):
         raise click.exceptions.Abort()
@@ -110,7 +104,7 @@ def reset(ctx: LakehouseContext, pipeline_name: str, table: str | None, yes: boo
 @click.pass_obj
 def status(ctx: LakehouseContext, pipeline_name: str) -> None:
     """Per table: version, rows, last batch, pending input, the engine whose checkpoints it has."""
-    rows = _inspector(ctx).status(_pipeline(pipeline_name))
+    rows = _inspector(ctx).status(ctx.pipeline(pipeline_name))
     for row in rows:
         row["pending"] = row.get("files_pending", row.get("versions_pending"))
     text = _format_table(rows, ["table", "kind", "version", "rows", "last_batch", "outcome", "pending", "engine"])
@@ -137,7 +131,7 @@ def status(ctx: LakehouseContext, pipeline_name: str) -> None:
 @click.pass_obj
 def validate(ctx: LakehouseContext, pipeline_name: str) -> None:
     """Check the invariants; exit 1 on any violation."""
-    checked, violations = _inspector(ctx).validate(_pipeline(pipeline_name))
+    checked, violations = _inspector(ctx).validate(ctx.pipeline(pipeline_name))
     payload = {"checked": checked, "violations": [v.__dict__ for v in violations]}
     lines = [f"checked  {c}" for c in checked] + [f"VIOLATION {v.table}: {v.rule}: {v.detail}" for v in violations]
     if not violations:

@@ -4,7 +4,7 @@ since every table is a plain Delta table (read here with delta-rs and DuckDB).""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import duckdb
@@ -32,10 +32,14 @@ __all__ = ["Inspector", "Violation"]
 
 
 class Inspector:
-    def __init__(self, settings: Settings, storage: Storage) -> None:
+    def __init__(self, settings: Settings, storage: Storage,
+                 pipelines: Callable[[], Mapping[str, Pipeline]] | None = None) -> None:
+        """`pipelines` gives the pipelines whose tables `sql` can see (default: the shipped ones); a
+        project's are read only when a query needs them."""
         self.settings = settings
         self.storage = storage
         self.engine = EmbeddedEngine(settings, storage)
+        self._pipelines = pipelines
 
     def q(self, name: str) -> str:
         return DUCKDB.quote(name)
@@ -157,7 +161,8 @@ class Inspector:
     def _existing_tables(self) -> list[TableRef]:
         from lakehouse.spec import PIPELINES
 
-        refs = {spec.ref for pipeline in PIPELINES.values() for spec in pipeline.tables}
+        pipelines = PIPELINES if self._pipelines is None else self._pipelines()
+        refs = {spec.ref for pipeline in pipelines.values() for spec in pipeline.tables}
         return sorted((r for r in refs if self.engine.delta_table(r) is not None), key=str)
 
 
