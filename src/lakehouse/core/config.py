@@ -55,7 +55,8 @@ def _settle_seconds(value: str | None) -> float | None:
 class S3Settings:
     endpoint_url: str | None = None
     access_key_id: str | None = None
-    secret_access_key: str | None = None
+    # Out of repr: settings end up in error messages and --debug output, a secret never does.
+    secret_access_key: str | None = field(default=None, repr=False)
     region: str = "us-east-1"
 
     @classmethod
