@@ -156,9 +156,9 @@ def test_the_arrow_csv_reader_through_the_registry(tmp_path: Path):
 
 
 def test_an_unknown_format_names_the_formats_there_are():
-    parquet = LandingSource(name="things", folder="things", format="parquet")
-    with pytest.raises(ConfigError, match="(?s)format .parquet.*valid formats: csv"):
-        arrow_reader(parquet, Storage(S3Settings()))
+    avro = LandingSource(name="things", folder="things", format="avro")
+    with pytest.raises(ConfigError, match="(?s)format .avro.*valid formats: csv, json, parquet"):
+        arrow_reader(avro, Storage(S3Settings()))
     assert set(ARROW_READERS) == set(SPARK_READERS)  # a format is readable by every engine family
 
 

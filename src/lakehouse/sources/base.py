@@ -13,8 +13,8 @@ sources/registry.py names the reader of each `LandingSource.format` per engine f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Protocol, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from lakehouse.core.errors import FileChangedError
 from lakehouse.core.storage import FileInfo, Storage
@@ -55,6 +55,20 @@ class OpenedFile(Protocol):
         """The file's rows lined up with the stored schema: every schema column as text (NULL where the
         file lacks it), then `extra_columns` (kept only to be rescued), then lineage and MALFORMED_RECORD."""
         ...
+
+
+@runtime_checkable
+class TypedFile(Protocol):
+    """An opened file whose format carries column types (Parquet): they are its inferred schema, as
+    Auto Loader takes a typed format's schema, instead of types inferred from a text sample."""
+
+    @property
+    def column_types(self) -> Mapping[str, str]: ...
+
+
+def file_types(opened: OpenedFile) -> Mapping[str, str]:
+    """The column types `opened` carries itself (empty for a text format: they are inferred)."""
+    return opened.column_types if isinstance(opened, TypedFile) else {}
 
 
 FileT_contra = TypeVar("FileT_contra", bound=LandedFileRef, contravariant=True)

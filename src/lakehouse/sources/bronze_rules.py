@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from lakehouse.core.errors import FileChangedError, InputFileError, LakehouseError, SchemaEvolutionError
 from lakehouse.sources import ledger
-from lakehouse.sources.base import LandedFileRef, LandingReader, OpenedFile
+from lakehouse.sources.base import LandedFileRef, LandingReader, OpenedFile, file_types
 from lakehouse.sources.file_names import is_landed_data_file, skipped_name_reason
 from lakehouse.sources.headers import vet_header
 from lakehouse.sources.schema import StoredSchema, check_header, evolve, infer_schema
@@ -103,12 +103,12 @@ def schema_for(stored: StoredSchema | None, opened: OpenedFile, source: LandingS
         sample = opened.sample_rows()
         if not sample:
             return None
-        return StoredSchema(0, infer_schema(opened.header, sample, source.schema_hints),
+        return StoredSchema(0, infer_schema(opened.header, sample, source.schema_hints, file_types(opened)),
                             reason="inferred from the first file", source_file=opened.uri)
     if all(name in stored.names for name in opened.header):
         return stored  # missing columns are never an evolution: their values are NULL
     evolved = evolve(stored, opened.header, opened.sample_rows(), source.schema_hints, source.evolution_mode,
-                     opened.uri)
+                     opened.uri, file_types(opened))
     return stored if evolved is None else evolved
 
 

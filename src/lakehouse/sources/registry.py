@@ -37,8 +37,32 @@ def _spark_csv(spark: Any, source: LandingSource) -> LandingReader[LandedFile]:
     return SparkCsvReader(spark, source.delimiter)
 
 
-ARROW_READERS: dict[str, ArrowReaderFactory] = {"csv": _arrow_csv}
-SPARK_READERS: dict[str, SparkReaderFactory] = {"csv": _spark_csv}
+def _arrow_json(storage: Storage, source: LandingSource) -> LandingReader[FileInfo]:
+    from lakehouse.sources.json.arrow_reader import ArrowJsonReader
+
+    return ArrowJsonReader(storage)
+
+
+def _spark_json(spark: Any, source: LandingSource) -> LandingReader[LandedFile]:
+    from lakehouse.sources.json.spark_reader import SparkJsonReader
+
+    return SparkJsonReader(spark)
+
+
+def _arrow_parquet(storage: Storage, source: LandingSource) -> LandingReader[FileInfo]:
+    from lakehouse.sources.parquet.arrow_reader import ArrowParquetReader
+
+    return ArrowParquetReader(storage)
+
+
+def _spark_parquet(spark: Any, source: LandingSource) -> LandingReader[LandedFile]:
+    from lakehouse.sources.parquet.spark_reader import SparkParquetReader
+
+    return SparkParquetReader(spark)
+
+
+ARROW_READERS: dict[str, ArrowReaderFactory] = {"csv": _arrow_csv, "json": _arrow_json, "parquet": _arrow_parquet}
+SPARK_READERS: dict[str, SparkReaderFactory] = {"csv": _spark_csv, "json": _spark_json, "parquet": _spark_parquet}
 
 
 def _factory(readers: Mapping[str, Factory], family: str, source: LandingSource) -> Factory:

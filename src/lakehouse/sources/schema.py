@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -80,12 +80,16 @@ def infer_type(values: Iterable[str | None]) -> str:
 
 
 def infer_schema(
-    header: Sequence[str], sample_rows: Sequence[Sequence[str | None]], hints: dict[str, str]
+    header: Sequence[str], sample_rows: Sequence[Sequence[str | None]], hints: dict[str, str],
+    file_types: Mapping[str, str] | None = None,
 ) -> tuple[tuple[str, str], ...]:
+    """Each column's type: its hint, else the type the file carries (a typed format), else inferred."""
     columns = []
     for index, name in enumerate(header):
         if name in hints:
             columns.append((name, normalise_type(hints[name])))
+        elif file_types and name in file_types:
+            columns.append((name, file_types[name]))
         else:
             columns.append((name, infer_type(row[index] for row in sample_rows if index < len(row))))
     return tuple(columns)
@@ -119,6 +123,7 @@ def evolve(
     hints: dict[str, str],
     mode: EvolutionMode,
     file_uri: str,
+    file_types: Mapping[str, str] | None = None,
 ) -> StoredSchema | None:
     """The next schema version when `header` brings new columns, or None when it does not change.
 
@@ -134,7 +139,7 @@ def evolve(
             f"(v{stored.version}: {', '.join(stored.names)}), and the evolution mode is failOnNewColumns.",
             hint="add the columns to the schema hints and reset the table, or switch to addNewColumns or rescue",
         )
-    inferred = dict(infer_schema(header, sample_rows, hints))
+    inferred = dict(infer_schema(header, sample_rows, hints, file_types))
     added = tuple((name, inferred[name]) for name in new_columns)
     return StoredSchema(
         version=stored.version + 1,

@@ -1,0 +1,106 @@
+"""JSON lines as text values, the way Spark's JSON reader (Jackson) gives them to a string column.
+
+Auto Loader, without inferColumnTypes, reads every top-level field of a JSON object as a string:
+- a string is its value; true/false are 'true'/'false'; null is NULL;
+- an integer keeps its digits; a number with a fraction or exponent is the text of the double it
+  parses to, as Java prints it (1.50e3 -> '1500.0', 1e20 -> '1.0E20');
+- an object or array is its JSON text, compact, non-ASCII kept, numbers printed as above.
+A line is a record when it parses as a JSON object; content after the object is ignored, as Jackson
+ignores it. Any other non-blank line (an array, a scalar, broken JSON) is a malformed record.
+Lines end at LF, CRLF or CR, as Hadoop's line reader splits them; blank lines are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+_BLANK = re.compile(r"[ \t]*")
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_int=int)
+
+
+@dataclass(frozen=True)
+class JsonLine:
+    """One non-blank line: its number (from 1), its fields as text, or its text when malformed."""
+
+    number: int
+    fields: dict[str, str | None] | None
+    text: str
+
+
+def java_double_text(value: float) -> str:
+    """`value` as Java's Double.toString prints it (what Jackson writes for a double)."""
+    return java_number_text(repr(value))
+
+
+def java_number_text(shortest: str) -> str:
+    """A float's shortest round-trip text (Python's repr, Arrow's cast to string: '1e+20', '12345678',
+    '1.1') as Java's Double.toString or Float.toString prints the same digits: plain with at least one
+    fraction digit from 1e-3 up to 1e7, else 'd.dddE<n>' (JDK 19+; older JDKs may add a digit)."""
+    lowered = shortest.lower()
+    if lowered in ("nan", "inf", "-inf", "infinity", "-infinity"):
+        return {"nan": "NaN", "-inf": "-Infinity", "-infinity": "-Infinity"}.get(lowered, "Infinity")
+    number = Decimal(shortest)
+    sign = "-" if number.is_signed() else ""
+    magnitude = abs(number)
+    if magnitude == 0:
+        return f"{sign}0.0"
+    if Decimal("1e-3") <= magnitude < Decimal("1e7"):
+        text = format(magnitude.normalize(), "f")
+        return sign + (text if "." in text else text + ".0")
+    digits = "".join(str(digit) for digit in magnitude.normalize().as_tuple().digits)
+    return f"{sign}{digits[0]}.{digits[1:] or '0'}E{magnitude.adjusted()}"
+
+
+def compact_json(value: Any) -> str:
+    """`value` (as json.loads gives it with Decimal floats) as Jackson's compact JSON text."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Decimal | float):
+        return java_double_text(float(value))
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{compact_json(v)}"
+                              for k, v in value.items()) + "}"
+    return "[" + ",".join(compact_json(item) for item in value) + "]"
+
+
+def field_text(value: Any) -> str | None:
+    """A top-level field's value as the text a string column holds (see the module docstring)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return compact_json(value)
+
+
+def parse_object(line: str) -> dict[str, Any] | None:
+    """The JSON object the line starts with, or None when it does not start with one."""
+    stripped = line.lstrip(" \t")
+    try:
+        value, _ = _DECODER.raw_decode(stripped)
+    except (json.JSONDecodeError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def json_lines(text: str) -> Iterator[JsonLine]:
+    """The non-blank lines of `text`, each parsed as one record or kept as a malformed one."""
+    for index, line in enumerate(_LINE_END.split(text), start=1):
+        if _BLANK.fullmatch(line):
+            continue
+        parsed = parse_object(line)
+        fields = None if parsed is None else {str(key): field_text(value) for key, value in parsed.items()}
+        yield JsonLine(index, fields, line)
