@@ -23,9 +23,8 @@ def graph(ctx: LakehouseContext, pipeline_name: str, output_format: str, output:
     pending input and failed expectations."""
     from lakehouse.core.errors import ConfigError
     from lakehouse.ops.graph import pipeline_graph, read_events, render
-    from lakehouse.spec import get_pipeline
 
-    pipeline = get_pipeline(pipeline_name)
+    pipeline = ctx.pipeline(pipeline_name)
     if output_format == "png" and output is None:
         raise ConfigError("--format png writes binary data and needs --output.",
                           hint=f"for example: lakehouse graph --pipeline {pipeline_name} --format png --output graph.png")
@@ -55,9 +54,8 @@ def graph(ctx: LakehouseContext, pipeline_name: str, output_format: str, output:
 def report(ctx: LakehouseContext, pipeline_name: str, output: Path, keys: str | None, dimension: str | None) -> None:
     """One self-contained HTML file: graph, tables, recent batches, expectations, a dimension's history."""
     from lakehouse.ops.report import build_report
-    from lakehouse.spec import get_pipeline
 
-    pipeline = get_pipeline(pipeline_name)
+    pipeline = ctx.pipeline(pipeline_name)
     chosen = [key.strip() for key in keys.split(",") if key.strip()] if keys else None
     html = build_report(ctx.settings, ctx.storage, pipeline, keys=chosen, dimension=dimension)
     output.parent.mkdir(parents=True, exist_ok=True)
