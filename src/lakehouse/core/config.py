@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TypedDict, Unpack
 
 from lakehouse.core.errors import ConfigError
+from lakehouse.core.paths import join_under
 
 DEFAULT_LANDING = "data/landing"
 DEFAULT_WAREHOUSE = "data/warehouse"
@@ -156,14 +157,15 @@ class Settings:
     def with_overrides(self, **changes: Unpack[SettingsChanges]) -> Settings:
         return replace(self, **changes)
 
+    # Names come from specs and the command line: join_under refuses one that would leave its root.
     def table_uri(self, schema: str, table: str) -> str:
-        return f"{self.warehouse}/{schema}/{table}"
+        return join_under(self.warehouse, schema, table, what="schema or table name")
 
     def checkpoint_uri(self, schema: str, table: str) -> str:
-        return f"{self.warehouse}/_checkpoints/{schema}/{table}"
+        return join_under(f"{self.warehouse}/_checkpoints", schema, table, what="schema or table name")
 
     def landing_uri(self, source: str) -> str:
-        return f"{self.landing}/{source}"
+        return join_under(self.landing, source, what="landing folder")
 
 
 def _retention_days(value: str | None) -> int:

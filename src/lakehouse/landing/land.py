@@ -15,6 +15,7 @@ from typing import TypedDict
 
 from lakehouse.core.config import Settings
 from lakehouse.core.errors import ConfigError, InputFileError, LakehouseError
+from lakehouse.core.paths import join_under
 from lakehouse.core.storage import Storage
 from lakehouse.landing.chunking import chunk_csv, count_lines
 from lakehouse.landing.tpch import DEFAULT_TABLES, generate_tpch, validate_tables
@@ -40,7 +41,7 @@ _buckets_checked: set[tuple[str, str | None]] = set()
 def table_prefix(landing_root: str, table: str) -> str:
     if not table or "/" in table:
         raise ConfigError(f"Invalid landing table name '{table}'.", hint="use a plain name such as customer")
-    return f"{landing_root.rstrip('/')}/{table}"
+    return join_under(landing_root, table, what="landing table name")
 
 
 def ensure_bucket(storage: Storage, uri: str) -> bool:
@@ -130,7 +131,7 @@ def land_files(
     done_bytes = 0
     started = time.monotonic()
     for number, path in enumerate(ordered, start=1):
-        uri = f"{prefix}/{path.name}"
+        uri = join_under(prefix, path.name, what="file name")
         data = path.read_bytes()
         action = "already landed" if path.name in already else "landed"
         if path.name not in already:
