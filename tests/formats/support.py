@@ -83,5 +83,11 @@ class Lake:
         driver = BatchDriver(EmbeddedEngine(self.settings))
         return SchemaStore(driver.checkpoints(pipe.table(BRONZE))).history()
 
+    def violations(self, pipe: Pipeline) -> list[Any]:
+        """What `lakehouse validate` finds wrong (bronze recounts each landed file with its format's reader)."""
+        checked, violations = Inspector(self.settings, Storage(self.settings.s3)).validate(pipe)
+        assert checked, "validate checked no table"
+        return violations
+
     def notes(self, report) -> str:
         return json.dumps(report.to_dict(), default=str)

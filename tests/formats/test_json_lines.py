@@ -99,3 +99,4 @@ def test_silver_scd1_upserts_from_json_bronze(tmp_path):
     lake.land("2.jsonl", json_lines({"id": 2, "name": "b2"}, {"id": 3, "name": "c"}))
     lake.run(pipe)
     assert sorted((r["id"], r["name"]) for r in lake.rows(SILVER)) == [(1, "a"), (2, "b2"), (3, "c")]
+    assert lake.violations(pipe) == []

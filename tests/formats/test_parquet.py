@@ -114,3 +114,4 @@ def test_silver_scd1_upserts_from_parquet_bronze(tmp_path):
     lake.land("2.parquet", _things(id=pa.array([2, 3], pa.int64()), name=pa.array(["b2", "c"])))
     lake.run(pipe)
     assert sorted((r["id"], r["name"]) for r in lake.rows(SILVER)) == [(1, "a"), (2, "b2"), (3, "c")]
+    assert lake.violations(pipe) == []

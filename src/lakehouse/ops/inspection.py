@@ -22,7 +22,7 @@ from lakehouse.kinds.invariants import Violation
 from lakehouse.kinds.registry import INVARIANTS
 from lakehouse.ops.checkpoint_views import CheckpointView, EmbeddedCheckpoints, SparkCheckpoints
 from lakehouse.ops.events import event_log_table, last_batches
-from lakehouse.sources.csv.arrow_reader import read_csv_text
+from lakehouse.sources.registry import arrow_reader
 from lakehouse.spec.model import Kind, Pipeline, TableRef, TableSpec
 
 _TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
@@ -112,8 +112,8 @@ class Inspector:
     def count_records(self, spec: TableSpec, current: FileInfo) -> int:
         """The records a landed file holds, as the embedded reader counts them."""
         assert spec.source is not None
-        raw = read_csv_text(current, self.storage.read_bytes(current.uri), spec.source.delimiter)
-        return 0 if raw is None else raw.rows.num_rows
+        opened = arrow_reader(spec.source, self.storage).open(current)  # the source's format, not always CSV
+        return 0 if opened is None else int(opened.raw_rows(opened.header, []).num_rows)
 
     # -- time travel and SQL -------------------------------------------------------------------
     def read(self, name: str, *, version: int | None = None, timestamp: str | None = None) -> pa.Table:
