@@ -61,7 +61,8 @@ def bench(obj: LakehouseContext, scale: float, workdir: Path, shares: str, compa
     from lakehouse.bench import BenchOptions, render_markdown, run_bench
 
     if render_from is not None:
-        obj.emit(render_markdown(json.loads(render_from.read_text())))
+        earlier = json.loads(render_from.read_text())
+        obj.emit(earlier, render_markdown(earlier))
         return
     options = BenchOptions(scale=scale, workdir=workdir, shares=_shares(shares),
                            compare_scale=compare_scale or None, memory_scale=memory_scale or None,

@@ -75,10 +75,11 @@ def read_events(settings: Settings, storage: Storage, *, table: str | None = Non
     return rows
 
 
-def final_rows(events: pa.Table) -> list[dict[str, Any]]:
-    """One row per event_id: its outcome row, or its 'started' row when none followed (unfinished)."""
+def final_rows(events: pa.Table | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per event_id: its outcome row, or its 'started' row when none followed (unfinished).
+    `events` in read_events' order (oldest first), as a table or its rows."""
     latest: dict[str, dict[str, Any]] = {}
-    for row in events.to_pylist():
+    for row in events.to_pylist() if isinstance(events, pa.Table) else events:
         known = latest.get(row["event_id"])
         if known is None or row["outcome"] in FINAL_OUTCOMES:
             latest[row["event_id"]] = row

@@ -261,7 +261,8 @@ class EventLog:
             old = table.to_pyarrow_dataset().count_rows(
                 filter=ds.field("timestamp") < pa.scalar(cutoff, type=EVENT_SCHEMA.field("timestamp").type))
             if old:
-                table.delete(f"\"timestamp\" < TIMESTAMP '{cutoff.strftime('%Y-%m-%d %H:%M:%S')}'")
+                # A string literal: delta-rs casts it to the column's type (a TIMESTAMP literal has none).
+                table.delete(f"\"timestamp\" < '{cutoff.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}'")
             if len(table.file_uris()) > COMPACT_AFTER_FILES:
                 table.optimize.compact()
         except Exception as exc:  # pruning is housekeeping: the next run tries again
