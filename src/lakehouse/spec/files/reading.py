@@ -5,6 +5,7 @@ Every error names the file, the table entry (its name, or its position while it 
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,9 @@ def check_fields(entry: dict[str, Any], allowed: tuple[str, ...], where: Where, 
     """Refuse a field the entry's kind does not take, naming the ones it does."""
     for key in entry:
         if key not in allowed:
-            raise where.at(str(key)).error(f"{what} has no field '{key}'.",
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            suggestion = f" (did you mean '{close[0]}'?)" if close else ""
+            raise where.at(str(key)).error(f"{what} has no field '{key}'{suggestion}.",
                                            hint="valid fields: " + ", ".join(allowed))
 
 

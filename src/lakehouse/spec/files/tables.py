@@ -86,7 +86,7 @@ def _check_table_fields(entry: dict[str, Any], kind_name: str, where: Where) -> 
         if key in TABLE_FIELDS and key not in allowed:
             raise where.at(key).error(f"does not apply to a {kind_name} table.",
                                       hint=f"fields of a {kind_name} table: " + ", ".join(allowed))
-    check_fields(entry, TABLE_FIELDS, where, "a table entry")
+    check_fields(entry, allowed, where, f"a {kind_name} table")
 
 
 def _source(value: Any, where: Where) -> LandingSource:
