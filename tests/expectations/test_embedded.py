@@ -150,3 +150,15 @@ def test_a_fact_with_expectations_is_refused(tmp_path):
 
     with pytest.raises(ConfigError, match="gold.fact_sales"):
         refuse_unscreened(replace(FACT_SALES, expectations=(expect("positive", "quantity > 0", "warn"),)))
+
+
+def test_reset_drops_the_quarantine_so_a_rebuild_quarantines_again(place):
+    spec = pipeline(bronze=(expect("balance_not_negative", "c_acctbal >= 0", "drop"),))
+    place.run(spec)
+    settings = place.settings()
+    from lakehouse.runtime.runner import Runner
+
+    Runner(settings, Storage(settings.s3)).reset(spec)
+    assert not place.exists(quarantine_of(BRONZE))
+    place.run(spec)
+    assert keys(place.rows(quarantine_of(BRONZE))) == [2, 3] and keys(place.rows(BRONZE)) == [1, 4]

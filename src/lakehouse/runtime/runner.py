@@ -16,6 +16,7 @@ from lakehouse.core.storage import Storage
 from lakehouse.engines.base import Transaction
 from lakehouse.engines.registry import make_engine
 from lakehouse.kinds.base import BatchResult, app_id, table_properties
+from lakehouse.kinds.expectations.screen import quarantine_ref
 from lakehouse.runtime.drivers import Driver, driver_for
 from lakehouse.runtime.events import EventLog
 from lakehouse.runtime.locking import pipeline_lock
@@ -172,6 +173,8 @@ class Runner:
         with pipeline_lock(self.settings, pipeline.name):
             for spec in reversed(specs):
                 existed = self.engine.drop_table(spec.ref)
+                # Its batch ids start again at 0, and a quarantine holding them would take them for replays.
+                self.engine.drop_table(quarantine_ref(spec.ref))
                 checkpoints = self.storage.delete_tree(self.settings.checkpoint_uri(spec.ref.schema, spec.ref.name))
                 if self.catalog is not None:
                     self.catalog.unregister_table(spec.ref.schema, spec.ref.name)
