@@ -4,6 +4,11 @@ commits nothing and the batch is retried; a NULL verdict is a violation (docs/ex
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import deltalake
 import duckdb
@@ -17,6 +22,8 @@ from lakehouse.core.storage import Storage
 from lakehouse.ops.inspection import Inspector
 
 from .support import BRONZE, GOLD, ROWS, SILVER, Place, batch_counts, expect, pipeline, quarantine_of
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -162,3 +169,25 @@ def test_reset_drops_the_quarantine_so_a_rebuild_quarantines_again(place):
     assert not place.exists(quarantine_of(BRONZE))
     place.run(spec)
     assert keys(place.rows(quarantine_of(BRONZE))) == [2, 3] and keys(place.rows(BRONZE)) == [1, 4]
+
+
+def test_drop_at_an_scd2_dimension(place):
+    report = place.run(pipeline(gold=(expect("nation_below_five", "c_nationkey < 5", "drop"),)))
+    assert keys(place.rows(GOLD)) == [3, 4] and keys(place.rows(SILVER)) == [1, 2, 3, 4]
+    assert keys(place.rows(quarantine_of(GOLD))) == [1, 2]
+    assert batch_counts(report, GOLD)[0][0]["failed_rows"] == 2
+
+
+def test_a_crash_after_the_quarantine_write_does_not_quarantine_twice(place):
+    # Killed after the quarantine append, before bronze's commit; the rerun replays the batch.
+    script = ("import sys; from tests.expectations.support import Place, expect, pipeline; "
+              "Place(__import__('pathlib').Path(sys.argv[1]))"
+              ".run(pipeline(bronze=(expect('balance_not_negative', 'c_acctbal >= 0', 'drop'),)))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+    killed = subprocess.run([sys.executable, "-c", script, str(place.root)], cwd=str(REPO), capture_output=True,
+                            env={**env, "LAKEHOUSE_CRASH_AT": "bronze.customer_raw:after-read"}, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert keys(place.rows(quarantine_of(BRONZE))) == [2, 3] and not place.exists(BRONZE)
+    place.run(pipeline(bronze=(expect("balance_not_negative", "c_acctbal >= 0", "drop"),)))
+    assert keys(place.rows(BRONZE)) == [1, 4]
+    assert keys(place.rows(quarantine_of(BRONZE))) == [2, 3]
