@@ -212,3 +212,48 @@ def test_sql_sees_the_event_log_as_lakehouse_event_log(tmp_path):
     result = inspector.sql('SELECT "table", sum(rows_written) AS written FROM _lakehouse.event_log '
                            "WHERE event_type = 'batch' AND outcome = 'succeeded' GROUP BY 1 ORDER BY 1")
     assert result.to_pylist() == [{"table": t, "written": 2} for t in sorted(TABLES)]
+
+
+class StandInExpectationFailed(LakehouseError):
+    """Shaped as core.errors.ExpectationFailedError: it names the expectation and its failed rows."""
+
+    def __init__(self) -> None:
+        super().__init__("silver.customer: expectation 'valid_key' failed on 2 row(s)", hint="fix the data")
+        self.expectation = "valid_key"
+        self.failed_rows = 2
+
+
+def test_a_failing_fail_expectation_is_logged_from_its_error(tmp_path):
+    settings = settings_in(tmp_path)
+    log = EventLog(settings, "customer", "embedded")
+    with pytest.raises(StandInExpectationFailed), log.batch("silver.customer", 2, "1..1"):
+        raise StandInExpectationFailed()
+    rows = events(settings)
+    assert [(r["event_type"], r["outcome"]) for r in rows] == [
+        ("batch", "started"), ("error", "failed"), ("expectation", "failed"), ("batch", "failed")]
+    expectation = rows[2]
+    assert json.loads(expectation["details"])["name"] == "valid_key" and expectation["rows_in"] == 2
+    assert expectation["error"] == "silver.customer: expectation 'valid_key' failed on 2 row(s) (hint: fix the data)"
+
+
+def test_a_pipeline_with_expectations_logs_each_result(tmp_path):
+    from tests.expectations.support import ROWS, Place, expect, pipeline
+
+    place = Place(tmp_path)
+    place.land("c1.csv", ROWS)
+    spec = pipeline(silver=(expect("has_balance", "c_acctbal IS NOT NULL", "drop"),),
+                    gold=(expect("positive_balance", "c_acctbal > 0", "warn"),))
+    place.run(spec)
+    place.land("c2.csv", ROWS[:2])
+    with pytest.raises(LakehouseError):
+        place.run(pipeline(silver=(expect("small_keys", "c_custkey < 0", "fail"),)))
+    rows = events(place.settings())
+    checks = [(r["table"], r["outcome"], r["rows_in"], r["rows_written"], r["rows_dropped"],
+               json.loads(r["details"])["name"]) for r in rows if r["event_type"] == "expectation"]
+    # Gold reads bronze's feed, so it judges all four rows: a negative and a NULL balance warn.
+    assert checks[:2] == [("silver.customer", "skipped", 4, 3, 1, "has_balance"),
+                          ("gold.dim_customer", "skipped", 4, 2, 0, "positive_balance")]
+    # The second run: both new rows break silver's fail expectation, so its batch commits nothing.
+    assert checks[2:] == [("silver.customer", "failed", 2, 0, 0, "small_keys")]
+    silver = [r for r in final(rows, "batch") if r["table"] == "silver.customer"]
+    assert [(b["outcome"], b["rows_dropped"]) for b in silver] == [("succeeded", 1), ("failed", 0)]

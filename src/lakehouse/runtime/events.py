@@ -182,6 +182,7 @@ class EventLog:
             yield holder
         except BaseException as exc:
             self.record_error(exc, table=table, batch_id=batch_id, parent=event_id)
+            self._failed_expectation(exc, event_id, table, batch_id)
             self.record("batch", "failed", table=table, event_id=event_id, batch_id=batch_id, input=input,
                         seconds=time.perf_counter() - started, error=error_text(exc))
             self.flush()
@@ -203,6 +204,15 @@ class EventLog:
                     | {"committed": result.committed})
         for entry in expectations:
             self._expectation(entry, event_id, table, batch_id)
+
+    def _failed_expectation(self, exc: BaseException, parent: str, table: str, batch_id: int) -> None:
+        """A `fail` expectation stops the batch with an error naming it (core.errors.ExpectationFailedError):
+        no result carries its counts, so its row is built from the error."""
+        name, failed = getattr(exc, "expectation", None), getattr(exc, "failed_rows", None)
+        if isinstance(name, str) and isinstance(failed, int):
+            self.record("expectation", "failed", table=table, batch_id=batch_id, rows_in=failed,
+                        error=error_text(exc), details={"name": name, "on_violation": "fail", "failed_rows": failed,
+                                                        "parent_event_id": parent})
 
     def _expectation(self, entry: dict[str, Any], parent: str, table: str, batch_id: int) -> None:
         passed, failed = int(entry.get("passed_rows") or 0), int(entry.get("failed_rows") or 0)
