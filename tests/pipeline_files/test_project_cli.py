@@ -127,3 +127,20 @@ def test_an_unknown_pipeline_names_where_it_looked(lake, capsys):
     code, err = failing(capsys, "status", "--pipeline", "products")
     assert code == 2 and f"no products.yaml in {lake / 'pipelines'}" in err
     assert "valid pipelines: customer, sales, tpch" in err
+
+
+def test_a_key_that_is_no_column_of_the_landed_data_names_the_field(lake, capsys):
+    data = products()
+    table(data, "silver.products")["keys"] = ["idd"]
+    path = write_pipeline(lake / "shop", data)
+    land(lake, "products_0001.csv", FIRST)
+    # The columns are inferred from the landed file, so the first run finds out once bronze is written.
+    code, err = failing(capsys, "--project", "shop", "run", "--pipeline", "products")
+    expected = f"error: {path}: table 'silver.products': field 'keys': 'idd' is no column of bronze.products_raw."
+    assert code == 2 and expected in err
+    assert "hint: columns of bronze.products_raw: id, name, price, updated_at, date_added" in err
+    # Later runs and validate refuse it before anything runs.
+    code, err = failing(capsys, "--project", "shop", "validate", "--pipeline", "products")
+    assert code == 2 and expected in err
+    code, err = failing(capsys, "--project", "shop", "run", "--pipeline", "products")
+    assert code == 2 and expected in err and "bronze.products_raw: nothing new" not in err

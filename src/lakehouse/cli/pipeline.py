@@ -58,10 +58,12 @@ def _cell(value: object) -> str:
 @click.pass_obj
 def run(ctx: LakehouseContext, pipeline_name: str, only: str | None, watch: bool, interval: float) -> None:
     """Process everything available, then exit (or keep polling with --watch)."""
+    from lakehouse.cli.project import run_checking_columns
+
     pipeline = ctx.pipeline(pipeline_name)
     runner = _runner(ctx)
     while True:
-        report = runner.run(pipeline, only=only)
+        report = run_checking_columns(ctx, runner, pipeline, only)
         rows = [
             {"table": t.table, "batches": len(t.batches), "rows_written": t.rows_written, "version": t.version,
              "seconds": t.seconds}
@@ -131,7 +133,11 @@ def status(ctx: LakehouseContext, pipeline_name: str) -> None:
 @click.pass_obj
 def validate(ctx: LakehouseContext, pipeline_name: str) -> None:
     """Check the invariants; exit 1 on any violation."""
-    checked, violations = _inspector(ctx).validate(ctx.pipeline(pipeline_name))
+    from lakehouse.cli.project import check_columns
+
+    pipeline = ctx.pipeline(pipeline_name)
+    check_columns(ctx, pipeline)
+    checked, violations = _inspector(ctx).validate(pipeline)
     payload = {"checked": checked, "violations": [v.__dict__ for v in violations]}
     lines = [f"checked  {c}" for c in checked] + [f"VIOLATION {v.table}: {v.rule}: {v.detail}" for v in violations]
     if not violations:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from lakehouse.cli.context import LakehouseContext
-from lakehouse.core.errors import ConfigError
+from lakehouse.core.errors import ConfigError, LakehouseError
+
+if TYPE_CHECKING:
+    from lakehouse.runtime.runner import Runner, RunReport
+    from lakehouse.spec.model import Pipeline, TableRef
 
 STARTER_PIPELINES = ("customer", "sales", "tpch")
 SCHEMA_FILE = "pipeline.schema.json"
@@ -67,6 +72,35 @@ def init(ctx: LakehouseContext, directory: Path) -> None:
              "\n".join(f"wrote {path}" for path in files)
              + f"\nnext: cd {directory} && lakehouse landing sample --scale 0.01 "
                "--tables customer,orders,lineitem,nation,region,part,supplier && lakehouse run --pipeline tpch")
+
+
+def check_columns(ctx: LakehouseContext, pipeline: Pipeline) -> None:
+    """A column the pipeline file names that a written upstream table lacks is a ConfigError naming
+    file, table and field (the columns of landed data are inferred, so the file alone cannot tell)."""
+    from lakehouse.ops.inspection import Inspector
+
+    engine = Inspector(ctx.settings, ctx.storage).engine
+
+    def columns_of(ref: TableRef) -> list[str] | None:
+        return None if engine.delta_table(ref) is None else list(engine.dataset(ref).schema.names)
+
+    ctx.pipeline_files.check_columns(pipeline, columns_of)
+
+
+def run_checking_columns(ctx: LakehouseContext, runner: Runner, pipeline: Pipeline, only: str | None) -> RunReport:
+    """Checks columns against the tables already written; a table written during the run (bronze on a
+    first run) is checked when a later table fails, so that failure names the file's field."""
+    check_columns(ctx, pipeline)
+    try:
+        return runner.run(pipeline, only=only)
+    except LakehouseError:
+        raise
+    except Exception as failure:
+        try:
+            check_columns(ctx, pipeline)
+        except ConfigError as explained:
+            raise explained from failure
+        raise
 
 
 COMMANDS = [init]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lakehouse.core.errors import ConfigError
+from lakehouse.spec.files.columns import missing_columns
 from lakehouse.spec.files.loader import DeclaredElsewhere, load_pipeline_file
-from lakehouse.spec.files.reading import read_yaml
+from lakehouse.spec.files.reading import Where, read_yaml
 from lakehouse.spec.model import Pipeline, TableRef
 
 # The pipelines this package ships (package data: lakehouse/pipelines/*.yaml).
@@ -22,6 +24,8 @@ class PipelineFiles:
         self.project_dir = project_dir
         self._loaded: dict[str, Pipeline] = {}
         self._loading: list[str] = []
+        # The file that declares each table read so far (an included table: the file it is declared in).
+        self._declared_in: dict[TableRef, Path] = {}
 
     @property
     def folders(self) -> tuple[Path, ...]:
@@ -59,6 +63,8 @@ class PipelineFiles:
         finally:
             self._loading.pop()
         self._loaded[name] = pipeline
+        for spec in pipeline.tables:
+            self._declared_in.setdefault(spec.ref, path)
         return pipeline
 
     def all(self) -> dict[str, Pipeline]:
@@ -75,6 +81,16 @@ class PipelineFiles:
                 if isinstance(entry, dict) and entry.get("name") == str(ref):
                     return DeclaredElsewhere(str(path), entry.get("change_data_feed") is True)
         return None
+
+    def check_columns(self, pipeline: Pipeline, columns_of: Callable[[TableRef], Sequence[str] | None]) -> None:
+        """Refuse a table that reads a column its upstream table lacks (`columns_of`: the columns of a
+        written table, None while it is not written), naming the file, table and field."""
+        for spec in pipeline.tables:
+            for field, column, upstream, available in missing_columns(spec, columns_of)[:1]:
+                where = Where(str(self._declared_in.get(spec.ref, f"pipeline '{pipeline.name}'")), f"'{spec.ref}'",
+                              field)
+                raise where.error(f"'{column}' is no column of {upstream}.",
+                                  hint=f"columns of {upstream}: " + ", ".join(available))
 
 
 @functools.cache
