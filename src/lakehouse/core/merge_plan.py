@@ -14,3 +14,5 @@ class MergePlan:
     update_set: dict[str, str]
     insert_values: dict[str, str]
     insert_condition: str | None = None
+    # Matched rows meeting it are deleted (a CDC delete); checked before the update. None: no delete clause.
+    delete_condition: str | None = None

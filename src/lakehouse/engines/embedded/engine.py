@@ -201,6 +201,8 @@ class EmbeddedEngine(EngineAdapter):
             streamed_exec=False,
             commit_properties=self._commit_properties(txn),
         )
+        if plan.delete_condition is not None:
+            merger = merger.when_matched_delete(predicate=plan.delete_condition)
         merger = merger.when_matched_update(plan.update_set, predicate=plan.update_condition)
         merger = merger.when_not_matched_insert(plan.insert_values, predicate=plan.insert_condition)
         merger.execute()

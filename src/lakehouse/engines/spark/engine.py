@@ -41,7 +41,8 @@ def merge_statement(target: str, source_view: str, plan: MergePlan) -> str:
     matched = f"WHEN MATCHED{f' AND ({plan.update_condition})' if plan.update_condition else ''} THEN UPDATE SET {update}"
     not_matched = (f"WHEN NOT MATCHED{f' AND ({plan.insert_condition})' if plan.insert_condition else ''} "
                    f"THEN INSERT ({insert_columns}) VALUES ({insert_values})")
-    return f"MERGE INTO {target} AS t\nUSING {source_view} AS s\nON {plan.on}\n{matched}\n{not_matched}"
+    deleted = f"WHEN MATCHED AND ({plan.delete_condition}) THEN DELETE\n" if plan.delete_condition else ""
+    return f"MERGE INTO {target} AS t\nUSING {source_view} AS s\nON {plan.on}\n{deleted}{matched}\n{not_matched}"
 
 
 def table_default_confs(properties: dict[str, str]) -> dict[str, str]:

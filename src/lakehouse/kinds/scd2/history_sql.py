@@ -51,6 +51,49 @@ ARRIVAL = "__arrival"
 FROM_STORED = "__from_stored"
 # The columns that tell arrival order in a bronze change feed, most significant first.
 ARRIVAL_COLUMNS = (COMMIT_VERSION, SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW)
+# On a timeline row: TRUE for a delete (the spec's apply_as_deletes), which closes the version before it.
+IS_DELETE = "__is_delete"
+# A delete's hash on the timeline: no SHA-256 hex text equals it, so consecutive deletes form one run
+# and a version equal to the one before the delete still opens a new one.
+DELETED_HASH = "deleted"
+
+
+def history_tracked_columns(spec: TableSpec, business: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The columns whose change opens a new version: the tracked ones but track_history_except_column_list,
+    whose change only updates the version in place."""
+    untracked = set(Scd2Options.of(spec).track_history_except_column_list)
+    return [(n, t) for n, t in tracked_columns(spec, business) if n not in untracked]
+
+
+def in_place_columns(spec: TableSpec, business: Sequence[tuple[str, str]]) -> list[str]:
+    """The business columns a version takes from its latest event (track_history_except_column_list)."""
+    untracked = set(Scd2Options.of(spec).track_history_except_column_list)
+    return [n for n, _ in business if n in untracked]
+
+
+def stored_deletes_sql(dialect: Dialect, spec: TableSpec, business: Sequence[tuple[str, str]],
+                       existing_view: str) -> str:
+    """The deletes the stored history records, as timeline rows: a closed version that no stored
+    version of its key continues (none starts at its end) was closed by a delete at its end date."""
+    q = dialect.quote
+    ts = dialect.sql_type("timestamp")
+    sk, end, start = q(surrogate_key(spec)), q(END_DATE), q(START_DATE)
+    inferred = f"coalesce(x.{q(IS_INFERRED)}, FALSE)"
+    keys = {q(k) for k in spec.keys}
+    names = ", ".join(f"x.{q(n)}" if q(n) in keys else f"CAST(NULL AS {dialect.sql_type(t)}) AS {q(n)}"
+                      for n, t in business)
+    # Without effective time every stored row sorts at the undated time, in start order.
+    event_time = f"x.{end}" if spec.sequence_by else undated_order_sql(dialect, spec)
+    same_key = " AND ".join(f"y.{k} = x.{k}" for k in sorted(keys))
+    return f"""
+    UNION ALL
+    SELECT CAST(NULL AS BIGINT) AS {sk}, {names}, {dialect.literal(DELETED_HASH)} AS {q(HASH_VALUE)},
+           CAST({event_time} AS {ts}) AS {EVENT_TIME}, CAST(x.{end} AS {ts}) AS {START_CANDIDATE}, 0 AS __origin,
+           CAST(0 AS BIGINT) AS {ARRIVAL}, TRUE AS {IS_DELETE}
+    FROM {existing_view} x
+    WHERE x.{end} IS NOT NULL AND NOT {inferred}
+      AND NOT EXISTS (SELECT 1 FROM {existing_view} y WHERE {same_key} AND y.{start} = x.{end}
+                      AND NOT coalesce(y.{q(IS_INFERRED)}, FALSE))"""
 
 
 def low_date_sql(dialect: Dialect, spec: TableSpec) -> str | None:
@@ -107,9 +150,15 @@ def events_sql(
     names = dialect.column_list([n for n, _ in business])
     new_state = ", ".join(dialect.literal(t) for t in NEW_STATE_TYPES)
     not_null_keys = " AND ".join(f"{k} IS NOT NULL" for k in keys)
+    hashed = hash_expression(dialect, history_tracked_columns(spec, business))
+    flag = ""
+    if spec.apply_as_deletes is not None:
+        deleted = f"coalesce(({spec.apply_as_deletes}), FALSE)"
+        hashed = f"CASE WHEN {deleted} THEN {dialect.literal(DELETED_HASH)} ELSE {hashed} END"
+        flag = f", {deleted} AS {IS_DELETE}"
     return f"""
-SELECT {names}, {hash_expression(dialect, tracked_columns(spec, business))} AS {q(HASH_VALUE)},
-       {event_time} AS {EVENT_TIME}, {start} AS {START_CANDIDATE},
+SELECT {names}, {hashed} AS {q(HASH_VALUE)},
+       {event_time} AS {EVENT_TIME}, {start} AS {START_CANDIDATE}{flag},
        row_number() OVER (ORDER BY {', '.join(arrival)}) AS {ARRIVAL}
 FROM (SELECT *, row_number() OVER (PARTITION BY {', '.join(partition)} ORDER BY {latest_first}) AS __rank
       FROM {source_view}
@@ -160,8 +209,18 @@ def rebuild_sql(
     timeline_order = f"PARTITION BY {key_list} ORDER BY {EVENT_TIME}, __origin, {ARRIVAL}, {START_CANDIDATE}, {sk}"
     run_window = f"PARTITION BY {key_list}, __run ORDER BY __pos ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING"
     run_seq = f",\n           first_value({seq}) OVER ({run_window}) AS __run_seq" if seq else ""
-    final_names = ", ".join(f"n.__run_seq AS {n}" if n == seq else f"n.{n}" for n in names)
-    compared = [(q(START_DATE), "__start"), (q(END_DATE), "__end"), (hv, hv)] + ([(seq, "__run_seq")] if seq else [])
+    # A version takes the track_history_except_column_list columns from its run's latest member.
+    in_place = {q(n): f"__latest_{i}" for i, n in enumerate(in_place_columns(spec, business))}
+    latest = "".join(f",\n           last_value({n}) OVER ({run_window}) AS {alias}" for n, alias in in_place.items())
+    final_names = ", ".join(f"n.__run_seq AS {n}" if n == seq else f"n.{in_place[n]} AS {n}" if n in in_place
+                            else f"n.{n}" for n in names)
+    compared = ([(q(START_DATE), "__start"), (q(END_DATE), "__end"), (hv, hv)] + ([(seq, "__run_seq")] if seq else [])
+                + list(in_place.items()))
+    deletes = spec.apply_as_deletes is not None
+    stored_flag, event_flag = (f", FALSE AS {IS_DELETE}", f", {IS_DELETE}") if deletes else ("", "")
+    stored_deletes = stored_deletes_sql(dialect, spec, business, existing_view) if deletes else ""
+    # A delete's run ends the version before it and is no version itself.
+    versions_only = f" WHERE NOT v.{IS_DELETE}" if deletes else ""
     changed = " OR ".join(
         [f"x.{sk} IS NULL", f"coalesce(x.{q(IS_INFERRED)}, FALSE)"]
         + [dialect.is_distinct(f"x.{a}", f"n.{b}") for a, b in compared]
@@ -170,12 +229,12 @@ def rebuild_sql(
     return f"""
 WITH timeline AS (
     SELECT {sk}, {', '.join(names)}, {hv}, {dated(undated)} AS {EVENT_TIME},
-           CAST({dated(stored_start)} AS {ts}) AS {START_CANDIDATE}, 0 AS __origin, CAST(0 AS BIGINT) AS {ARRIVAL}
+           CAST({dated(stored_start)} AS {ts}) AS {START_CANDIDATE}, 0 AS __origin, CAST(0 AS BIGINT) AS {ARRIVAL}{stored_flag}
     FROM {existing_view} WHERE NOT {inferred}
     UNION ALL
     SELECT CAST(NULL AS BIGINT) AS {sk}, {', '.join(names)}, {hv}, {EVENT_TIME},
-           CAST({START_CANDIDATE} AS {ts}) AS {START_CANDIDATE}, 1 AS __origin, CAST({ARRIVAL} AS BIGINT) AS {ARRIVAL}
-    FROM {events_view}
+           CAST({START_CANDIDATE} AS {ts}) AS {START_CANDIDATE}, 1 AS __origin, CAST({ARRIVAL} AS BIGINT) AS {ARRIVAL}{event_flag}
+    FROM {events_view}{stored_deletes}
 ),
 ordered AS (
     SELECT t.*, row_number() OVER ({timeline_order}) AS __pos,
@@ -193,7 +252,7 @@ runs AS (
 picked AS (
     -- A run is represented by its stored version if it has one (surrogate kept), else its first event.
     SELECT r.*, row_number() OVER (PARTITION BY {key_list}, __run ORDER BY __origin, __pos) AS __pick,
-           first_value({START_CANDIDATE}) OVER ({run_window}) AS __run_time{run_seq}
+           first_value({START_CANDIDATE}) OVER ({run_window}) AS __run_time{run_seq}{latest}
     FROM runs r
 ),
 versions AS (
@@ -209,7 +268,7 @@ kept AS (
     SELECT v.*, CASE WHEN v.{sk} IS NOT NULL THEN v.{sk}
                      WHEN v.__run = 1 THEN i.__inferred_sk END AS __kept_sk,
            CASE WHEN v.__run = 1 THEN {first_start} ELSE v.__run_time END AS __start
-    FROM versions v LEFT JOIN inferred_members i ON {on('i', 'v')}
+    FROM versions v LEFT JOIN inferred_members i ON {on('i', 'v')}{versions_only}
 ),
 numbered AS (
     SELECT k.*, {max_surrogate_key} + sum(CASE WHEN __kept_sk IS NULL THEN 1 ELSE 0 END)

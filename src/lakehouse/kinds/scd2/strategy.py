@@ -72,7 +72,9 @@ def process_history_batch(
         # them), and the wide text columns were most of the read.
         stored_columns = [n for n, _ in engine.table_columns(spec.ref)]
         needed = {sk, *spec.keys, HASH_VALUE, START_DATE, END_DATE, IS_CURRENT, IS_INFERRED,
-                  *([spec.sequence_by] if spec.sequence_by else [])}
+                  *([spec.sequence_by] if spec.sequence_by else []),
+                  # Updated in place from the latest event, so the rebuild compares them.
+                  *scd2_history.in_place_columns(spec, business)}
         read = [n for n in stored_columns if n in needed]
         kept = [n for n in stored_columns if n not in needed]
         stored = engine.read_matching(spec.ref, events, spec.keys, columns=read)
