@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from lakehouse.core.config import Settings
-from lakehouse.core.errors import ExpectationFailedError
+from lakehouse.core.errors import ConfigError, ExpectationFailedError
 from lakehouse.engines.embedded.engine import EmbeddedEngine
 from lakehouse.kinds.base import BatchResult
 from lakehouse.kinds.expectations.screen import screened
@@ -72,3 +72,11 @@ def test_fail_names_the_expectation_the_table_and_a_row(engine):
 def test_a_table_without_expectations_gets_its_rows_untouched(engine):
     result, received = run(engine, CUSTOMER)
     assert "expectations" not in result.details and received == CHANGES.to_pylist()
+
+
+def test_an_expression_the_engine_cannot_run_is_named_with_the_columns(engine):
+    spec = replace(CUSTOMER, expectations=(expect("fine", "c_acctbal > 0", "warn"),
+                                           expect("typo", "c_acctbl > 0", "drop")))
+    with pytest.raises(ConfigError, match="expectation 'typo' \\(c_acctbl > 0\\)") as refused:
+        run(engine, spec)
+    assert refused.value.hint and "c_acctbal" in refused.value.hint and "silver.customer" in str(refused.value)

@@ -98,13 +98,34 @@ def screened_ingest(engine: EngineAdapter, spec: TableSpec, batch_id: int, raw: 
 
 
 def judge(engine: EngineAdapter, spec: TableSpec, rows: Any, condition: str) -> Judged:
-    view = engine.sql(sql.judged_sql(engine.dialect, spec.expectations, condition, "rows"), {"rows": rows})
-    text = engine.first_value(engine.sql(sql.failed_counts_sql(engine.dialect, spec.expectations, "judged"),
-                                         {"judged": view}))
+    try:
+        view = engine.sql(sql.judged_sql(engine.dialect, spec.expectations, condition, "rows"), {"rows": rows})
+        text = engine.first_value(engine.sql(sql.failed_counts_sql(engine.dialect, spec.expectations, "judged"),
+                                             {"judged": view}))
+    except Exception as exc:  # the engine's own error type: duckdb.Error, Spark's AnalysisException, ...
+        raise_if_invalid(engine, spec, rows, exc)
+        raise
     judged_count, *failed = (int(part) for part in str(text).split(","))
     counts = [{"name": e.name, "on_violation": e.on_violation.value, "passed_rows": judged_count - failed[i],
                "failed_rows": failed[i]} for i, e in enumerate(spec.expectations)]
     return Judged(view, counts)
+
+
+def raise_if_invalid(engine: EngineAdapter, spec: TableSpec, rows: Any, exc: Exception) -> None:
+    """A ConfigError naming the expression the engine cannot run over the batch's columns, if one is."""
+    columns = engine.column_names(rows)
+    candidates = [(f"expectation '{e.name}'", e.expr) for e in spec.expectations]
+    if spec.apply_as_deletes is not None:
+        candidates.append(("apply_as_deletes", spec.apply_as_deletes))
+    for what, expr in candidates:
+        try:
+            probe = f"SELECT COALESCE(({expr}), FALSE) AS v FROM {engine.dialect.quote('rows')} LIMIT 1"
+            engine.row_count(engine.sql(probe, {"rows": rows}))
+        except Exception:  # this expression is the one the engine refused
+            raise ConfigError(
+                f"{spec.ref}: {what} ({expr}) cannot be evaluated by the {engine.name} engine over the batch: {exc}",
+                hint=f"write a boolean in the engine's SQL over the columns: {', '.join(columns)}",
+            ) from exc
 
 
 def raise_on_failure(engine: EngineAdapter, spec: TableSpec, judged: Judged, columns: Sequence[str]) -> None:
