@@ -84,3 +84,16 @@ def test_without_a_terminal_steps_are_plain_lines() -> None:
     display("[1/2] landed a.csv")
     display("[2/2] landed b.csv")
     assert stream.getvalue() == "[1/2] landed a.csv\n[2/2] landed b.csv\n"
+
+
+def test_generation_and_chunking_report_steps(tmp_path) -> None:
+    from lakehouse.landing.chunking import chunk_csv
+    from lakehouse.landing.tpch import generate_tpch
+
+    messages: list[str] = []
+    paths = generate_tpch(0.001, tmp_path / "tpch", ("nation", "region"), progress=messages.append)
+    steps = [m for m in messages if m.startswith("[")]
+    assert [s.split(" (")[0] for s in steps] == ["[1/2] generated nation", "[2/2] generated region"]
+    messages.clear()
+    chunk_csv(paths["nation"], 2, tmp_path / "chunks", "nation", progress=messages.append)
+    assert [m for m in messages if m.startswith("[")][-1] == "[2/2] chunked nation.csv"

@@ -14,7 +14,7 @@ from lakehouse.spec import get_pipeline
 from tests.observe.browser import (
     ERRORS_ATTRIBUTE,
     chromium,
-    console_errors_in_log,
+    console_messages,
     dump_dom,
     screenshot,
     with_collector,
@@ -51,7 +51,7 @@ def test_report_loads_without_errors_and_shows_graph_and_timeline(report_file: P
     page.write_text(with_collector(html))
     dom, log = dump_dom(CHROMIUM, page, tmp_path / "profile")
     assert _errors(dom) == []
-    assert console_errors_in_log(log) == []
+    assert console_messages(log) == []
     pipeline = get_pipeline("tpch")
     landing_folders = {spec.source.folder for spec in pipeline.tables if spec.source is not None}
     assert len(re.findall(r'<g class="node"', dom)) == len(pipeline.tables) + len(landing_folders)
@@ -70,8 +70,9 @@ def test_collector_reports_a_page_error(tmp_path: Path) -> None:
     page = tmp_path / "broken.html"
     page.write_text(with_collector("<!DOCTYPE html><html><head></head><body><script>undefinedCall();</script>"
                                    "</body></html>"))
-    dom, _ = dump_dom(CHROMIUM, page, tmp_path / "profile")
+    dom, log = dump_dom(CHROMIUM, page, tmp_path / "profile")
     assert any("undefinedCall" in error for error in _errors(dom))
+    assert any("undefinedCall" in line for line in console_messages(log))
 
 
 def _assert_not_blank(shot: Path) -> None:

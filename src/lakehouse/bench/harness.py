@@ -162,10 +162,12 @@ class ScaleRun:
     def run_each_table(self, names: list[str]) -> list[MeasuredTable]:
         """One child per table: each table's peak memory is its own."""
         rows: list[MeasuredTable] = []
-        for name in names:
+        for number, name in enumerate(names, start=1):
             self.progress(f"sf{self.scale:g}: running {name}")
             outcome = run_isolated(run_tables, self.settings, self.pipeline.name, [name])
             rows.append({**outcome.value["tables"][0], "peak_rss_bytes": outcome.peak_rss_bytes})
+            # A "[n/total]" step: a bar on a terminal (cli/progress.py).
+            self.progress(f"[{number}/{len(names)}] sf{self.scale:g}: {name} in {rows[-1]['seconds']:.2f}s")
         return rows
 
     def run_in_rounds(self, names: list[str], max_rounds: int | None = None) -> RoundsRun:

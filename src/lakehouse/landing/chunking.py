@@ -70,7 +70,7 @@ def chunk_csv(
                 records.copy_to(out, None if is_last else target)  # the last chunk takes whatever is left
             written.append(out_path)
             if progress and (index % report_every == 0 or is_last):
-                progress(f"chunked {path.name}: {index}/{len(targets)} files")
+                progress(f"[{index}/{len(targets)}] chunked {path.name}")
     return written
 
 
