@@ -147,3 +147,47 @@ def test_a_table_without_deletes_keeps_delete_rows_as_data(lakehouse):
         lakehouse.run(plain)
     rows = sorted((r["id"], r["name"], r["op"]) for r in lakehouse.table("silver.person").to_pylist())
     assert rows == [(1, None, "D"), (2, "Bob", "U"), (3, "Cy2", "U")]
+
+
+@pytest.mark.parametrize("variant", [("local", "embedded")], ids=["local-embedded"])
+def test_a_crash_between_tombstones_and_table_commit_replays_to_the_same_state(lakehouse, monkeypatch):
+    from lakehouse.kinds.scd1 import strategy
+
+    run_batch(lakehouse, 0)
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("killed after the tombstones' commit")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(strategy, "write_batch", crash)
+        with pytest.raises(RuntimeError, match="killed"):
+            run_batch(lakehouse, 1)
+    tombstones = lakehouse.version("silver.person__tombstones")
+    assert tombstones is not None
+    lakehouse.run(PIPELINE)
+    assert lakehouse.version("silver.person__tombstones") == tombstones, "the replay writes them once"
+    assert silver_rows(lakehouse) == [(2, "Bob", "999", stamp("2025-02-01")), (3, "Cy2", "333", stamp("2025-03-01"))]
+    run_batch(lakehouse, 2)
+    assert [r[0] for r in silver_rows(lakehouse)] == [2, 3], "the late event of key 1 stays out"
+    kept = sorted((r["id"], naive(r["updated_at"])) for r in lakehouse.table("silver.person__tombstones").to_pylist())
+    assert kept == [(1, stamp("2025-02-01")), (3, stamp("2025-02-01"))]
+
+
+@pytest.mark.parametrize("variant", [("local", "embedded")], ids=["local-embedded"])
+def test_without_effective_time_a_delete_closes_the_version_when_processed(lakehouse):
+    """No sequence_by: versions follow arrival and start at their processing time; so does a delete."""
+    import dataclasses
+
+    gold = dataclasses.replace(GOLD, sequence_by=None, options=Scd2Options())
+    pipeline = Pipeline("cdc-processing-time", (RAW, gold))
+    for index, line in enumerate(["1,Ann,111,,I", "1,,,,D", "1,,,,D", "1,Ann,111,,I"]):
+        lakehouse.land(f"person_{index:04d}.csv", f"{HEADER}\n{line}\n".encode(), table="person")
+        lakehouse.run(pipeline)
+    added = {r["source_filename"].rsplit("/", 1)[-1]: naive(r["date_added"])
+             for r in lakehouse.table("bronze.person_raw").to_pylist()}
+    rows = [(r["dim_person_id"], r["name"], naive(r["start_date"]), naive(r["end_date"]), r["is_current"])
+            for r in lakehouse.table("gold.dim_person").to_pylist()]
+    assert sorted(rows) == [
+        (1, "Ann", added["person_0000.csv"], added["person_0001.csv"], False),  # the second delete adds nothing
+        (2, "Ann", added["person_0003.csv"], None, True),  # equal to the deleted version, still a new one
+    ]
