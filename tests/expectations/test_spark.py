@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from lakehouse.core.errors import ExpectationFailedError
+from lakehouse.core.storage import Storage
+from lakehouse.ops.inspection import Inspector
 from lakehouse.runtime import runner as runner_module
 from tests.spark.conftest import delta_spark, spark  # noqa: F401  (the one shared session)
 
@@ -51,11 +53,13 @@ def test_drop_and_warn_give_the_same_quarantine_and_counts_on_both_engines(tmp_p
                                   for r in place.rows(quarantine_of(SILVER))],
             "counts": (batch_counts(report, BRONZE), batch_counts(report, SILVER)),
             "quarantine columns": sorted(place.rows(quarantine_of(BRONZE))[0]),
+            "status": [row["expectations"] for row in Inspector(place.settings(), Storage()).status(spec)],
         }
     assert seen["spark"] == seen["embedded"]
     assert [(r["c_custkey"], r["_failed_expectations"]) for r in seen["spark"]["bronze quarantine"]] == [
         (2, "balance_not_negative"), (3, "balance_not_negative,known_segment")]
     assert seen["spark"]["silver quarantine"] == [(1, "nation_below_five", 0)]
+    assert seen["spark"]["status"][0] == {"batch_id": 0, "expectations": seen["spark"]["counts"][0][0]}
     assert seen["spark"]["counts"][1] == [[{"name": "nation_below_five", "on_violation": "drop",
                                             "passed_rows": 1, "failed_rows": 1}]]
 
