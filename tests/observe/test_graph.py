@@ -101,3 +101,27 @@ def test_png_needs_an_output_file(ran, capsys) -> None:
         main(_cli(ran, "graph", "--format", "png"))
     assert exited.value.code == 2
     assert "--output" in capsys.readouterr().err
+
+
+def test_failed_expectations_come_from_the_event_log(tmp_path: Path) -> None:
+    from lakehouse.core.storage import Storage
+    from lakehouse.ops.graph import read_events
+    from lakehouse.ops.report import build_report
+    from tests.expectations.support import ROWS, Place, expect, pipeline
+
+    place = Place(tmp_path)
+    place.land("customer_0001.csv", ROWS)
+    spec = pipeline(bronze=(expect("balance_not_negative", "c_acctbal >= 0", "warn"),),
+                    silver=(expect("nation_below_five", "c_nationkey < 5", "drop"),
+                            expect("has_name", "c_name IS NOT NULL", "warn")))
+    place.run(spec)
+    settings = place.settings()
+    storage = Storage(settings.s3)
+    graph = pipeline_graph(settings, storage, spec, read_events(settings, storage))
+    failed = {n.node_id: n.failed_expectations for n in graph.nodes if n.is_table}
+    # Two rows fail the bronze rule (one negative, one NULL), two the silver drop; has_name holds.
+    assert failed == {"bronze.customer_raw": 1, "silver.customer": 1, "gold.dim_customer": 0}
+    html = build_report(settings, storage, spec)
+    assert re.search(r"<td>silver.customer</td><td>nation_below_five</td><td>1</td><td>1</td><td>2</td><td>2</td>",
+                     html)
+    assert re.search(r"<td>silver.customer</td><td>has_name</td><td>1</td><td>0</td><td>0</td><td>0</td>", html)
