@@ -21,6 +21,8 @@ DEFAULT_WAREHOUSE = "data/warehouse"
 # A writer copying into a landing folder touches the file at least this often (docs/robustness.md).
 SETTLE_SECONDS_LOCAL = 2.0
 MAX_SETTLE_SECONDS = 3600.0
+# Attempts of one S3 request (the first and its retries) by pyarrow, boto3 and delta-rs alike.
+S3_MAX_ATTEMPTS = 6
 
 
 def _normalise_location(value: str) -> str:
@@ -83,6 +85,8 @@ class S3Settings:
             options["AWS_SECRET_ACCESS_KEY"] = self.secret_access_key
         # Conditional put is how delta-rs commits safely on S3 (versitygw and MinIO honour If-None-Match).
         options["conditional_put"] = "etag"
+        # object_store retries 5xx, throttling and dropped connections with backoff (docs/s3.md).
+        options["max_retries"] = str(S3_MAX_ATTEMPTS - 1)
         return options
 
 

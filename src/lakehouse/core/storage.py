@@ -15,8 +15,9 @@ from typing import Any
 
 import pyarrow.fs as pafs
 
-from lakehouse.core.config import S3Settings
+from lakehouse.core.config import S3_MAX_ATTEMPTS, S3Settings
 from lakehouse.core.errors import LakehouseError
+from lakehouse.core.optional import require
 
 
 @dataclass(frozen=True, order=True)
@@ -42,7 +43,10 @@ class FileInfo:
 
 @lru_cache(maxsize=8)
 def _s3_filesystem(s3: S3Settings) -> pafs.S3FileSystem:
-    kwargs: dict[str, object] = {"region": s3.region}
+    # The AWS SDK's standard strategy retries throttling (503 SlowDown), 5xx and dropped connections
+    # with jittered exponential backoff; after the last attempt the error reaches the caller.
+    kwargs: dict[str, object] = {"region": s3.region,
+                                 "retry_strategy": pafs.AwsStandardS3RetryStrategy(max_attempts=S3_MAX_ATTEMPTS)}
     if s3.access_key_id:
         kwargs["access_key"] = s3.access_key_id
         kwargs["secret_key"] = s3.secret_access_key
@@ -51,6 +55,15 @@ def _s3_filesystem(s3: S3Settings) -> pafs.S3FileSystem:
         kwargs["endpoint_override"] = host.rstrip("/")
         kwargs["scheme"] = scheme
     return pafs.S3FileSystem(**kwargs)
+
+
+def s3_client(s3: S3Settings) -> Any:
+    """A boto3 S3 client for `s3` that retries transient errors as the file system does (boto3 has no
+    type information, so the client is Any)."""
+    config = require("botocore.config").Config(retries={"mode": "standard", "max_attempts": S3_MAX_ATTEMPTS})
+    return require("boto3").client("s3", endpoint_url=s3.endpoint_url, region_name=s3.region,
+                                   aws_access_key_id=s3.access_key_id, aws_secret_access_key=s3.secret_access_key,
+                                   config=config)
 
 
 def _delete_s3_folder(fs: pafs.FileSystem, path: str, *, contents_only: bool) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 from lakehouse.core.config import Settings
 from lakehouse.core.errors import ConcurrentRunError
 from lakehouse.core.optional import require
+from lakehouse.core.storage import s3_client
 
 LEASE_SECONDS = 5 * 60
 HEARTBEAT_SECONDS = 60
@@ -114,13 +115,7 @@ class _S3Lock:
         self.key = f"{prefix}/_locks/{name}.lock".lstrip("/")
         self.token = uuid.uuid4().hex
         # boto3 ships no type information: its client and errors are Any here.
-        self.client: Any = require("boto3").client(
-            "s3",
-            endpoint_url=settings.s3.endpoint_url,
-            region_name=settings.s3.region,
-            aws_access_key_id=settings.s3.access_key_id,
-            aws_secret_access_key=settings.s3.secret_access_key,
-        )
+        self.client: Any = s3_client(settings.s3)
         self.client_error: type[Exception] = require("botocore.exceptions").ClientError
 
     @property
