@@ -14,8 +14,8 @@ from lakehouse.core.dialects import SPARK
 from lakehouse.core.storage import Storage
 from lakehouse.kinds.append_ingest.sql import typed_projection_sql
 from lakehouse.spec.model import DATE_ADDED, EvolutionMode
-from tests.formats.support import BRONZE, Lake, gzipped, json_lines, parquet_bytes, pipeline
-from tests.spark.parity import duck_rows, sort_key, spark_rows
+from tests.formats.support import BRONZE, SILVER, Lake, gzipped, json_lines, parquet_bytes, pipeline
+from tests.spark.parity import duck_rows, normalise, sort_key, spark_rows
 
 pytestmark = pytest.mark.spark
 
@@ -104,3 +104,36 @@ def test_parquet_same_rows_and_types_on_both_engines(spark, tmp_path):
     assert misfit["id"] is None and '"id":"x4"' in misfit["_rescued_data"] and misfit["extra"] == 6
     assert '"small":"1.2345678E7"' in misfit["_rescued_data"]
     assert len(rows) == 4
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["json", "parquet"])
+def test_a_spark_run_writes_the_bronze_and_silver_rows_of_an_embedded_run(spark, tmp_path, fmt):
+    """The whole pipeline on each engine (on Spark: the streaming driver and Delta), from the same files."""
+    from tests.spark.session import delta_missing_reason
+
+    reason = delta_missing_reason(spark)
+    if reason:
+        pytest.fail(reason, pytrace=False)
+    files = {
+        "json": [("1.jsonl", json_lines({"id": 1, "name": "a", "n": 1.5}, "oops", {"id": 2, "name": "b", "n": "x"})),
+                 ("2.json", b"not json lines\n")],
+        "parquet": [("1.parquet", parquet_bytes(pa.table({"id": pa.array([1, 2]), "name": pa.array(["a", "b"]),
+                                                          "n": pa.array([1.5, None])}))),
+                    ("2.parquet", b"PAR1 truncated")],
+    }[fmt]
+    results = {}
+    for engine in ("embedded", "spark"):
+        lake = Lake(tmp_path / engine, engine=engine)
+        for name, data in files:
+            lake.land(name, data)
+        lake.run(pipeline(fmt, with_silver=True))
+        # Paths differ by the lake's folder only: compared below it.
+        results[engine] = [[{key: value.replace(str(lake.root), "") if isinstance(value, str) else normalise(value)
+                             for key, value in row.items() if key not in (DATE_ADDED, "source_file_modified")}
+                            for row in lake.rows(table)] for table in (BRONZE, SILVER)]
+    assert results["spark"] == results["embedded"]
+    bronze, silver = results["embedded"]
+    assert [r["source_filename"] for r in bronze] == (["/landing/things/1.jsonl"] * 3 if fmt == "json"
+                                                      else ["/landing/things/1.parquet"] * 2)
+    assert sorted(r["id"] for r in silver) == [1, 2]

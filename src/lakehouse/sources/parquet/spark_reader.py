@@ -85,7 +85,9 @@ class SparkParquetReader:
             schema = self.frame(file).schema
         except Exception as exc:  # Py4J or pyspark errors: judged by what Spark says of the file
             if any(marker in str(exc) for marker in _NOT_PARQUET):
-                cause = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+                lines = [line.strip() for line in str(exc).splitlines()]
+                cause = next((line.removeprefix("Caused by: ") for line in lines if any(m in line for m in _NOT_PARQUET)),
+                             type(exc).__name__)
                 raise InputFileError(f"{file.uri}: cannot be read as Parquet: {cause[:300]}",
                                      hint=_UNREADABLE_HINT) from exc
             raise
