@@ -67,6 +67,7 @@ def test_fail_names_the_expectation_the_table_and_a_row(engine):
     assert failed.value.table == "silver.customer" and failed.value.expectation == "has_balance"
     assert failed.value.failed_rows == 1 and failed.value.sample["c_custkey"] == 3
     assert failed.value.hint and "run again" in failed.value.hint
+    assert failed.value.counts == [{"name": "has_balance", "on_violation": "fail", "passed_rows": 3, "failed_rows": 1}]
 
 
 def test_a_table_without_expectations_gets_its_rows_untouched(engine):

@@ -59,7 +59,8 @@ class ValidationFailed(LakehouseError):
 class ExpectationFailedError(LakehouseError):
     """A row broke a table's fail expectation: the batch commits nothing and is rerun as it is."""
 
-    def __init__(self, table: str, expectation: str, expr: str, failed_rows: int, sample: dict[str, object]) -> None:
+    def __init__(self, table: str, expectation: str, expr: str, failed_rows: int, sample: dict[str, object],
+                 counts: list[dict[str, object]] | None = None) -> None:
         super().__init__(
             f"{table}: expectation '{expectation}' ({expr}) failed on {failed_rows} row(s) of the batch, "
             f"which commits nothing. A failing row: {sample}",
@@ -70,3 +71,5 @@ class ExpectationFailedError(LakehouseError):
         self.expectation = expectation
         self.failed_rows = failed_rows
         self.sample = sample
+        # Every expectation's counts for the failed batch, as BatchResult.details["expectations"] holds them.
+        self.counts = counts or []

@@ -135,7 +135,8 @@ def raise_on_failure(engine: EngineAdapter, spec: TableSpec, judged: Judged, col
             sample = first_row(engine.sql(sql.offending_sql(engine.dialect, index, columns, "judged"),
                                           {"judged": judged.view}))
             expectation = spec.expectations[index]
-            raise ExpectationFailedError(str(spec.ref), expectation.name, expectation.expr, failed, sample)
+            raise ExpectationFailedError(str(spec.ref), expectation.name, expectation.expr, failed, sample,
+                                         judged.counts)
 
 
 def quarantine(engine: EngineAdapter, spec: TableSpec, dropped: Any, batch_id: int) -> None:
