@@ -90,5 +90,24 @@ def layout(graph: PipelineGraph) -> Layout:
         for node_id in col:
             boxes[node_id] = Box(x, y, NODE_WIDTH, heights[node_id])
             y += heights[node_id] + ROW_GAP
+    if columns:
+        _align_sources(columns[0], graph, boxes)
     width = 2 * MARGIN + len(columns) * NODE_WIDTH + max(0, len(columns) - 1) * COLUMN_GAP
     return Layout(boxes, width, 2 * MARGIN + tallest)
+
+
+def _align_sources(sources: list[str], graph: PipelineGraph, boxes: dict[str, Box]) -> None:
+    """A landing folder feeds one table: level with it, its flow is a straight line. Kept only
+    where no two sources would then overlap."""
+    moved: dict[str, Box] = {}
+    for node_id in sources:
+        targets = [b for a, b in graph.edges if a == node_id]
+        box = boxes[node_id]
+        if len(targets) == 1:
+            target = boxes[targets[0]]
+            box = Box(box.x, target.y + (target.height - box.height) / 2, box.width, box.height)
+        moved[node_id] = box
+    ordered = sorted(moved.values(), key=lambda b: b.y)
+    if all(upper.y + upper.height + ROW_GAP / 2 <= lower.y for upper, lower in zip(ordered, ordered[1:])) \
+            and all(b.y >= MARGIN for b in ordered):
+        boxes.update(moved)
