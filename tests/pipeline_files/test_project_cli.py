@@ -109,6 +109,9 @@ def test_a_products_project_runs_end_to_end(lake, capsys, monkeypatch):
     assert {row["table"]: row["rows"] for row in status} == {
         "bronze.products_raw": 6, "silver.products": 4, "gold.dim_products": 5}
     assert "all invariants hold" in lakehouse(capsys, "validate", "--pipeline", "products")
+    dropped = json.loads(lakehouse(capsys, "--json", "reset", "--pipeline", "products", "--table", "silver.products",
+                                   "--yes"))["dropped"]
+    assert dropped == ["silver.products"]
     assert sorted(p.name for p in SHIPPED_DIR.iterdir()) == shipped_before
 
 
