@@ -125,3 +125,16 @@ def test_failed_expectations_come_from_the_event_log(tmp_path: Path) -> None:
     assert re.search(r"<td>silver.customer</td><td>nation_below_five</td><td>1</td><td>1</td><td>2</td><td>2</td>",
                      html)
     assert re.search(r"<td>silver.customer</td><td>has_name</td><td>1</td><td>0</td><td>0</td><td>0</td>", html)
+
+
+def test_png_without_pillow_names_the_install_command(ran, tmp_path: Path, monkeypatch, capsys) -> None:
+    import sys
+
+    # A None entry makes the import fail as if Pillow were not installed.
+    for name in ("PIL", "PIL.Image", "PIL.ImageDraw", "PIL.ImageFont"):
+        monkeypatch.setitem(sys.modules, name, None)
+    with pytest.raises(SystemExit) as exited:
+        main(_cli(ran, "graph", "--format", "png", "--output", str(tmp_path / "graph.png")))
+    assert exited.value.code == 2
+    assert 'pip install "local-lakehouse[graph]"' in capsys.readouterr().err
+    assert not (tmp_path / "graph.png").exists()
