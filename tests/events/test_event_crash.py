@@ -46,6 +46,9 @@ def test_a_crashed_batch_shows_unfinished_and_its_rerun_succeeded(tmp_path, poin
     assert last_batches(settings, Storage(settings.s3))["silver.customer"]["outcome"] == "started"
     status = {row["table"]: row for row in Inspector(settings, Storage(settings.s3)).status(CUSTOMER_PIPELINE)}
     assert status["silver.customer"]["outcome"] == "started"
+    text = subprocess.run([sys.executable, "-m", "lakehouse", "--landing", settings.landing, "--warehouse",
+                           settings.warehouse, "status"], capture_output=True, text=True, timeout=120).stdout
+    assert "UNFINISHED silver.customer: batch 1 started at " in text
 
     assert lakehouse_run(settings).returncode == 0
     rerun = [r for r in events(settings) if r["run_id"] not in (crashed_run, events(settings)[0]["run_id"])]

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from click.testing import CliRunner
 from deltalake import DeltaTable, write_deltalake
 
+from lakehouse.cli.main import cli
 from lakehouse.core.errors import ConfigError, LakehouseError
 from lakehouse.core.storage import Storage
 from lakehouse.kinds import registry
@@ -98,6 +100,8 @@ def test_a_failing_batch_is_logged_as_failed_with_its_error_and_the_run_fails(tm
     assert status["silver.customer"]["outcome"] == "failed"
     assert status["bronze.customer_raw"]["outcome"] == "succeeded"
     assert status["silver.customer"]["last_event"]["batch_id"] == 1
+    text = CliRunner().invoke(cli, ["--landing", settings.landing, "--warehouse", settings.warehouse, "status"]).stdout
+    assert "FAILED silver.customer: batch 1 at " in text and ": silver.customer: the merge broke (hint:" in text
 
 
 def test_an_unwritable_event_log_never_fails_the_pipeline(tmp_path):

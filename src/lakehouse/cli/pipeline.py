@@ -111,10 +111,12 @@ def status(ctx: LakehouseContext, pipeline_name: str) -> None:
         row["pending"] = row.get("files_pending", row.get("versions_pending"))
     text = _format_table(rows, ["table", "kind", "version", "rows", "last_batch", "outcome", "pending", "engine"])
     for row in rows:
-        if row.get("outcome") in ("failed", "started"):
-            event = row["last_event"]
-            text += (f"\n{row['outcome'].upper()} {row['table']}: batch {event['batch_id']} at {event['timestamp']} "
-                     + (f"failed: {event['error']}" if row["outcome"] == "failed" else "never finished (see `lakehouse events`)"))
+        event = row.get("last_event") or {}
+        if event.get("outcome") == "failed":
+            text += f"\nFAILED {row['table']}: batch {event['batch_id']} at {event['timestamp']}: {event['error']}"
+        elif event.get("outcome") == "started":
+            text += (f"\nUNFINISHED {row['table']}: batch {event['batch_id']} started at {event['timestamp']} and never "
+                     "finished (the process died); the next run replays it")
         for item in row.get("files_quarantined", []):
             text += f"\nQUARANTINED {row['table']}: {item['uri']} (batch {item['batch_id']}): {item['reason']}"
         counted = row.get("expectations") or {}

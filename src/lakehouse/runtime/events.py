@@ -109,7 +109,8 @@ class EventLog:
         self.enabled = enabled
         self._rows: list[dict[str, Any]] = []
         self._failures = 0
-        self._recorded_errors: set[int] = set()
+        # The exceptions already logged, held so that none is garbage-collected and its id reused.
+        self._recorded_errors: list[BaseException] = []
         self.write_seconds = 0.0  # time spent appending, for the overhead measurement
 
     # -- rows ------------------------------------------------------------------------------------
@@ -132,9 +133,9 @@ class EventLog:
     def record_error(self, exc: BaseException, *, table: str | None = None, batch_id: int | None = None,
                      parent: str | None = None) -> str | None:
         """One 'error' row per exception, however many scopes it passes through on its way out."""
-        if id(exc) in self._recorded_errors:
+        if not self.enabled or any(known is exc for known in self._recorded_errors):
             return None
-        self._recorded_errors.add(id(exc))
+        self._recorded_errors.append(exc)
         text = error_text(exc)
         return self.record("error", "failed", table=table, batch_id=batch_id, error=text,
                            details={"type": type(exc).__name__, "parent_event_id": parent})
