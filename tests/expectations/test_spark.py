@@ -76,3 +76,26 @@ def test_fail_on_spark_commits_nothing_and_the_retried_batch_commits(tmp_path, o
     assert [r["c_custkey"] for r in place.rows(SILVER)] == [1, 2, 3, 4]
     assert batch_counts(report, SILVER) == [[{"name": "nation_below_ten", "on_violation": "fail",
                                               "passed_rows": 4, "failed_rows": 0}]]
+
+
+def test_auto_loader_batches_go_through_the_same_seam(tmp_path, delta_spark):  # noqa: F811
+    """Databricks' Auto Loader types the rows itself; its batch is judged like any bronze batch."""
+    from datetime import datetime
+    from decimal import Decimal
+
+    from lakehouse.engines.spark import SparkEngine
+    from lakehouse.runtime.drivers.streaming import SparkDriver
+
+    place = Place(tmp_path, engine="spark")
+    spec = pipeline(bronze=(expect("balance_not_negative", "c_acctbal >= 0", "drop"),), gold=None).tables[0]
+    landed = datetime(2024, 1, 1)
+    batch = delta_spark.createDataFrame(
+        [(1, Decimal("1.00"), "f.csv", landed, None), (2, Decimal("-1.00"), "f.csv", landed, None),
+         (3, None, "f.csv", landed, None)],
+        "c_custkey bigint, c_acctbal decimal(15,2), __file_path string, __file_modified timestamp, _rescued_data string")
+    settings = place.settings()
+    result = SparkDriver(SparkEngine(settings, Storage(settings.s3), spark=delta_spark))._auto_loader_batch(spec, batch, 0)
+    assert result.committed and (result.rows_in, result.rows_written) == (3, 1)
+    assert [r["c_custkey"] for r in place.rows(BRONZE)] == [1]
+    assert [(r["c_custkey"], r["source_row"]) for r in place.rows(quarantine_of(BRONZE))] == [(2, 3), (3, 4)]
+    assert result.details["expectations"][0]["failed_rows"] == 2

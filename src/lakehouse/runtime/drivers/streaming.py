@@ -236,13 +236,18 @@ class SparkDriver:
             (F.row_number().over(order) + 1).cast("bigint").alias(SOURCE_ROW),
             F.col("_rescued_data"),
         ).persist()
+
+        def append(kept: Any) -> BatchResult:
+            result.rows_written = result.rows_in if kept is rows else self.engine.row_count(kept)
+            self.engine.append(spec.ref, kept, txn, properties=table_properties(spec), evolve_schema=True)
+            result.committed = True
+            return result
+
         try:
-            result.rows_in = result.rows_written = rows.count()
-            self.engine.append(spec.ref, rows, txn, properties=table_properties(spec), evolve_schema=True)
+            result.rows_in = rows.count()
+            return screened(self.engine, spec, batch_id, rows, append)
         finally:
             rows.unpersist()
-        result.committed = True
-        return result
 
     # -- silver and gold ----------------------------------------------------------------------
     def _change_flow(self, spec: TableSpec) -> Flow | None:
