@@ -261,3 +261,28 @@ def test_a_pipeline_with_expectations_logs_each_result(tmp_path):
     assert checks[2:] == [("silver.customer", "failed", 2, 0, 0, "small_keys")]
     silver = [r for r in final(rows, "batch") if r["table"] == "silver.customer"]
     assert [(b["outcome"], b["rows_dropped"]) for b in silver] == [("succeeded", 1), ("failed", 0)]
+
+
+def _write_batches(warehouse: str) -> list[str]:
+    from lakehouse.core.config import Settings
+
+    settings = Settings.load(landing=warehouse, warehouse=warehouse, env={})
+    warnings: list[str] = []
+    log = EventLog(settings, "customer", "embedded", progress=warnings.append)
+    for batch_id in range(5):
+        with log.batch("bronze.customer_raw", batch_id, "x"):
+            pass
+    log.flush()
+    return warnings
+
+
+@pytest.mark.slow
+def test_runs_in_parallel_processes_all_land_their_events(tmp_path):
+    import multiprocessing
+
+    # Four runs racing, the first appends of each creating the log: one creates, the others append.
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        warnings = pool.map(_write_batches, [str(tmp_path)] * 4)
+    assert warnings == [[], [], [], []]
+    rows = events(settings_in(tmp_path).with_overrides(warehouse=str(tmp_path)))
+    assert len(rows) == 4 * 5 * 2 and len({r["run_id"] for r in rows}) == 4

@@ -58,6 +58,7 @@ ERROR_LIMIT = 4000
 # A Delta table of many tiny appends reads slowly; past this many files the run's prune compacts it.
 COMPACT_AFTER_FILES = 200
 MAX_WRITE_FAILURES = 3
+CREATE_RACE_ATTEMPTS = 3
 
 
 def event_log_uri(settings: Settings) -> str:
@@ -230,16 +231,27 @@ class EventLog:
             return
         started = time.perf_counter()
         try:
-            from deltalake import write_deltalake
-
-            write_deltalake(event_log_uri(self.settings), pa.Table.from_pylist(self._rows, schema=EVENT_SCHEMA),
-                            mode="append", storage_options=storage_options(self.settings))
+            self._append(pa.Table.from_pylist(self._rows, schema=EVENT_SCHEMA))
             self._rows.clear()
             self._failures = 0
         except Exception as exc:  # the log must never fail the pipeline's own work
             self._write_failed(exc)
         finally:
             self.write_seconds += time.perf_counter() - started
+
+    def _append(self, rows: pa.Table) -> None:
+        from deltalake import write_deltalake
+
+        for attempt in range(CREATE_RACE_ATTEMPTS):
+            try:
+                write_deltalake(event_log_uri(self.settings), rows, mode="append",
+                                storage_options=storage_options(self.settings))
+                return
+            except Exception:
+                # Two runs creating the log at once: one commit wins version 0, the other retries as an append.
+                if attempt == CREATE_RACE_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
 
     def _write_failed(self, exc: Exception) -> None:
         self._failures += 1
