@@ -200,3 +200,12 @@ def test_small_files_section_reports_the_ratio_against_the_target():
     lines = small_files_section(run, _lines, _mem)
     assert "ratio **12.00×** (target ≤ 10×: missed)" in lines[2]
     assert any(line.startswith("silver | 12.00 | 1.00 | 12.00×") for line in lines)
+
+
+def test_output_names_keep_a_dotted_scale():
+    from pathlib import Path
+
+    from lakehouse.cli.bench import output_paths
+
+    assert output_paths(Path("out/sf0.1-run")) == (Path("out/sf0.1-run.json"), Path("out/sf0.1-run.md"))
+    assert output_paths(Path("out/results.json")) == (Path("out/results.json"), Path("out/results.md"))

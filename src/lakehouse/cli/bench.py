@@ -22,6 +22,12 @@ def _shares(text: str) -> tuple[float, ...]:
     return values
 
 
+def output_paths(output: Path) -> tuple[Path, Path]:
+    """PATH.json and PATH.md; a dot in the name stays (with_suffix would turn sf0.1 into sf0.json)."""
+    stem = output.with_suffix("") if output.suffix in (".json", ".md") else output
+    return stem.parent / f"{stem.name}.json", stem.parent / f"{stem.name}.md"
+
+
 @click.command("bench")
 @click.option("--scale", type=float, default=1.0, show_default=True, help="TPC-H scale factor of the full load.")
 @click.option("--workdir", type=click.Path(path_type=Path), default=Path("data/bench"), show_default=True,
@@ -74,11 +80,11 @@ def bench(obj: LakehouseContext, scale: float, workdir: Path, shares: str, compa
     command = "lakehouse bench " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["bench"] else sys.argv[1:])
     report = run_bench(options, obj.progress, command=command)
     markdown = render_markdown(report)
-    output = output or workdir / "results"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.with_suffix(".json").write_text(json.dumps(report, indent=2))
-    output.with_suffix(".md").write_text(markdown + "\n")
-    obj.progress(f"wrote {output.with_suffix('.json')} and {output.with_suffix('.md')}")
+    json_path, markdown_path = output_paths(output or workdir / "results")
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(report, indent=2))
+    markdown_path.write_text(markdown + "\n")
+    obj.progress(f"wrote {json_path} and {markdown_path}")
     obj.emit(report, markdown)
 
 
