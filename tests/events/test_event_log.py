@@ -261,6 +261,9 @@ def test_a_pipeline_with_expectations_logs_each_result(tmp_path):
     assert checks[2:] == [("silver.customer", "failed", 2, 0, 0, "small_keys")]
     silver = [r for r in final(rows, "batch") if r["table"] == "silver.customer"]
     assert [(b["outcome"], b["rows_dropped"]) for b in silver] == [("succeeded", 1), ("failed", 0)]
+    first_run = [r for r in rows if r["run_id"] == rows[0]["run_id"]]
+    assert [(r["table"], r["rows_dropped"]) for r in final(first_run, "flow") + final(first_run, "run")] == [
+        ("bronze.customer_raw", 0), ("silver.customer", 1), ("gold.dim_customer", 0), (None, 1)]
 
 
 def _write_batches(warehouse: str) -> list[str]:

@@ -169,6 +169,7 @@ class EventLog:
         self.record(event_type, "succeeded", table=table, event_id=event_id, seconds=time.perf_counter() - started,
                     rows_in=sum(r.rows_in for r in holder.results),
                     rows_written=sum(r.rows_written for r in holder.results),
+                    rows_dropped=sum(dropped_rows(expectations_of(r)) for r in holder.results),
                     details={"batches": len(holder.results)})
         if event_type == "run":
             self.finish()
@@ -197,8 +198,8 @@ class EventLog:
             self.record("batch", "succeeded", table=table, event_id=event_id, batch_id=batch_id, input=input,
                         seconds=seconds)
             return
-        expectations = [e for e in result.details.get("expectations") or [] if isinstance(e, dict)]
-        dropped = sum(int(e.get("failed_rows") or 0) for e in expectations if e.get("on_violation") == "drop")
+        expectations = expectations_of(result)
+        dropped = dropped_rows(expectations)
         self.record("batch", "skipped" if result.skipped_as_replay else "succeeded", table=table,
                     event_id=event_id, batch_id=batch_id, input=input, rows_in=result.rows_in,
                     rows_written=result.rows_written, rows_dropped=dropped, seconds=seconds,
@@ -292,6 +293,14 @@ class EventLog:
             log.warning("event log: pruning rows older than %s day(s) failed: %s", days, exc)
         finally:
             self.write_seconds += time.perf_counter() - started
+
+
+def expectations_of(result: BatchResult) -> list[dict[str, Any]]:
+    return [e for e in result.details.get("expectations") or [] if isinstance(e, dict)]
+
+
+def dropped_rows(expectations: list[dict[str, Any]]) -> int:
+    return sum(int(e.get("failed_rows") or 0) for e in expectations if e.get("on_violation") == "drop")
 
 
 def error_text(exc: BaseException) -> str:
