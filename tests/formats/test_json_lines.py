@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 
+from lakehouse.sources.json.lines import field_text, parse_object
+from lakehouse.sources.json.lines import json_lines as parsed_lines
 from lakehouse.spec.model import EvolutionMode
 from tests.formats.support import SILVER, Lake, gzipped, json_lines, pipeline
 
@@ -100,3 +102,19 @@ def test_silver_scd1_upserts_from_json_bronze(tmp_path):
     lake.run(pipe)
     assert sorted((r["id"], r["name"]) for r in lake.rows(SILVER)) == [(1, "a"), (2, "b2"), (3, "c")]
     assert lake.violations(pipe) == []
+
+
+def test_values_are_the_text_spark_gives_a_string_column():
+    # Integers keep their digits; other numbers are printed as Java prints the double (Jackson).
+    assert [field_text(v) for v in (7, -0, 12345678901234567890, True, None, "x")] == [
+        "7", "0", "12345678901234567890", "true", None, "x"]
+    parsed = parse_object('{"a": 1.50e3, "b": 1e20, "c": 0.0001, "d": 12345678.0, "e": 2.0, "f": [1, {"g": 0.5}]}')
+    assert [field_text(v) for v in parsed.values()] == ["1500.0", "1.0E20", "1.0E-4", "1.2345678E7", "2.0",
+                                                        '[1,{"g":0.5}]']
+    assert field_text({"s": "é\n\"q\""}) == '{"s":"é\\n\\"q\\""}'
+
+
+def test_what_counts_as_a_record_line():
+    lines = list(parsed_lines('{"a":1}\r\n\r\n[{"a":2}]\r 3 \n{"a":4} tail\n{"a":\n\t\n{"a":5,"a":6}'))
+    assert [(line.number, line.fields) for line in lines] == [
+        (1, {"a": "1"}), (3, None), (4, None), (5, {"a": "4"}), (6, None), (8, {"a": "6"})]

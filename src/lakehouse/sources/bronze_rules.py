@@ -9,7 +9,8 @@ Per file, in landing order:
 - a file that changed since it was listed is deferred: it is read again on the next run;
 - an empty file, or a header-only file before any schema is stored, is skipped (a header alone
   would type every column as string);
-- the first file with rows fixes the stored schema (v0, inferred from its sample and the hints);
+- the first file with rows fixes the stored schema (v0, inferred from its sample and the hints;
+  a typed format's file, sources/base.TypedFile, gives its own types instead of the sample's);
   a later file with new columns evolves it by the source's mode (sources/schema.evolve: addNewColumns
   adds them, failOnNewColumns fails the run, rescue and none keep the schema);
 - in rescue mode, columns the stored schema lacks are read only to go into _rescued_data.

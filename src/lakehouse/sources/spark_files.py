@@ -17,6 +17,15 @@ from lakehouse.engines.spark.session import location_from_spark
 # The discovery stream lists files and reads no content (binaryFile reads content only when selected).
 BINARY_FILE_SCHEMA = "path STRING, modificationTime TIMESTAMP, length BIGINT, content BINARY"
 _GLOB_CHARACTERS = "\\*?[]{}"
+# Java exceptions of a compressed stream whose content is bad (not the storage failing).
+CODEC_FAILURES = ("java.util.zip.ZipException", "Not in GZIP format", "not a gzip file", "Corrupt GZIP trailer",
+                  "Unexpected end of", "java.io.EOFException", "CompressorException", "bzip2", "BZip2")
+
+
+def java_cause(exc: BaseException) -> str:
+    """The first line naming a codec's Java exception, not the whole JVM stack trace."""
+    lines = [line.strip() for line in str(exc).splitlines() if any(m in line for m in CODEC_FAILURES)]
+    return lines[0][:300] if lines else type(exc).__name__
 
 
 @dataclass(frozen=True)

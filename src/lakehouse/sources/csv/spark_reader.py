@@ -41,22 +41,11 @@ from lakehouse.sources.base import MALFORMED_RECORD, SCHEMA_SAMPLE_ROWS
 from lakehouse.sources.file_names import compression_of
 from lakehouse.sources.headers import trimmed
 from lakehouse.sources.landed_text import charset_of_marked, check_is_text, corrupt_compressed
-from lakehouse.sources.spark_files import LandedFile, glob_escaped
+from lakehouse.sources.spark_files import CODEC_FAILURES, LandedFile, glob_escaped, java_cause
 from lakehouse.spec.model import SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW
 
 CORRUPT_COLUMN = "__spark_corrupt_record"
 POSITION = "__position"
-
-
-# Java exceptions of a compressed stream whose content is bad (not the storage failing).
-_CODEC_FAILURES = ("java.util.zip.ZipException", "Not in GZIP format", "not a gzip file", "Corrupt GZIP trailer",
-                   "Unexpected end of", "java.io.EOFException", "CompressorException", "bzip2", "BZip2")
-
-
-def _java_cause(exc: BaseException) -> str:
-    """The first line naming the Java exception, not the whole JVM stack trace."""
-    lines = [line.strip() for line in str(exc).splitlines() if any(m in line for m in _CODEC_FAILURES)]
-    return lines[0][:300] if lines else type(exc).__name__
 
 
 @dataclass
@@ -120,8 +109,8 @@ class SparkCsvReader:
                 # Read whole once: a truncated file fails only at its end, and later that would fail the batch.
                 self._by_position(file, self.split_header(first)).count()
         except Exception as exc:  # Spark's errors are Py4J or pyspark ones: judged by their Java exception
-            if codec is not None and any(marker in str(exc) for marker in _CODEC_FAILURES):
-                raise corrupt_compressed(file.uri, codec, _java_cause(exc)) from exc
+            if codec is not None and any(marker in str(exc) for marker in CODEC_FAILURES):
+                raise corrupt_compressed(file.uri, codec, java_cause(exc)) from exc
             raise
         if first is None:
             return None

@@ -21,14 +21,11 @@ from lakehouse.sources.base import MALFORMED_RECORD, SCHEMA_SAMPLE_ROWS
 from lakehouse.sources.file_names import compression_of
 from lakehouse.sources.json.arrow_reader import not_json_lines
 from lakehouse.sources.landed_text import corrupt_compressed
-from lakehouse.sources.spark_files import LandedFile, glob_escaped
+from lakehouse.sources.spark_files import CODEC_FAILURES, LandedFile, glob_escaped, java_cause
 from lakehouse.spec.model import SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW
 
 CORRUPT_COLUMN = "__spark_corrupt_record"
 _LINE, _TEXT = "__line", "__text"
-# Java exceptions of a compressed stream whose content is bad (not the storage failing).
-_CODEC_FAILURES = ("java.util.zip.ZipException", "Not in GZIP format", "not a gzip file", "Corrupt GZIP trailer",
-                   "Unexpected end of", "java.io.EOFException", "CompressorException", "bzip2", "BZip2")
 
 
 @dataclass
@@ -90,8 +87,8 @@ class SparkJsonReader:
         try:
             listed = self._fields(file)
         except Exception as exc:  # Spark's errors are Py4J or pyspark ones: judged by their Java exception
-            if codec is not None and any(marker in str(exc) for marker in _CODEC_FAILURES):
-                raise corrupt_compressed(file.uri, codec, type(exc).__name__) from exc
+            if codec is not None and any(marker in str(exc) for marker in CODEC_FAILURES):
+                raise corrupt_compressed(file.uri, codec, java_cause(exc)) from exc
             raise
         if listed is None:
             return None
