@@ -191,3 +191,18 @@ def test_without_effective_time_a_delete_closes_the_version_when_processed(lakeh
         (1, "Ann", added["person_0000.csv"], added["person_0001.csv"], False),  # the second delete adds nothing
         (2, "Ann", added["person_0003.csv"], None, True),  # equal to the deleted version, still a new one
     ]
+
+
+@pytest.mark.parametrize("variant", [("local", "embedded")], ids=["local-embedded"])
+def test_reset_drops_the_tombstones_and_a_full_reprocess_gives_the_same_tables(lakehouse):
+    for index in range(len(BATCHES)):
+        run_batch(lakehouse, index)
+    silver, gold = silver_rows(lakehouse), gold_rows(lakehouse)
+    dropped = lakehouse.runner.reset(PIPELINE, "silver.person")
+    assert dropped == ["silver.person"]
+    assert lakehouse.version("silver.person__tombstones") is None
+    lakehouse.run(PIPELINE)
+    assert silver_rows(lakehouse) == silver
+    assert gold_rows(lakehouse) == gold
+    # One batch now: each key's newest change is an upsert newer than its delete, so no tombstone is needed.
+    assert lakehouse.version("silver.person__tombstones") is None

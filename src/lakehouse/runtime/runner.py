@@ -17,6 +17,7 @@ from lakehouse.engines.base import Transaction
 from lakehouse.engines.registry import make_engine
 from lakehouse.kinds.base import BatchResult, app_id, table_properties
 from lakehouse.kinds.expectations.screen import quarantine_ref
+from lakehouse.kinds.scd1.deletes import tombstones_ref
 from lakehouse.runtime.drivers import Driver, driver_for
 from lakehouse.runtime.events import EventLog
 from lakehouse.runtime.locking import pipeline_lock
@@ -175,6 +176,8 @@ class Runner:
                 existed = self.engine.drop_table(spec.ref)
                 # Its batch ids start again at 0, and a quarantine holding them would take them for replays.
                 self.engine.drop_table(quarantine_ref(spec.ref))
+                # Tombstones too: their app transaction's batch ids start again at 0 as well.
+                self.engine.drop_table(tombstones_ref(spec))
                 checkpoints = self.storage.delete_tree(self.settings.checkpoint_uri(spec.ref.schema, spec.ref.name))
                 if self.catalog is not None:
                     self.catalog.unregister_table(spec.ref.schema, spec.ref.name)
