@@ -9,6 +9,8 @@ import pyarrow as pa
 import pytest
 
 from lakehouse.core.errors import SchemaEvolutionError
+from lakehouse.sources.json.lines import java_number_text
+from lakehouse.sources.parquet.arrow_reader import float_text
 from lakehouse.spec.model import EvolutionMode
 from tests.formats.support import SILVER, Lake, parquet_bytes, pipeline
 
@@ -115,3 +117,28 @@ def test_silver_scd1_upserts_from_parquet_bronze(tmp_path):
     lake.run(pipe)
     assert sorted((r["id"], r["name"]) for r in lake.rows(SILVER)) == [(1, "a"), (2, "b2"), (3, "c")]
     assert lake.violations(pipe) == []
+
+
+def test_a_zero_row_file_types_nothing_first_but_evolves_a_stored_schema(tmp_path):
+    lake = Lake(tmp_path)
+    pipe = pipeline("parquet")
+    empty = pa.table({"id": pa.array([], pa.int64()), "joined": pa.array([], pa.date32())})
+    lake.land("1-empty.parquet", parquet_bytes(empty))
+    lake.run(pipe)
+    assert lake.schemas(pipe) == []  # as a header-only CSV file: the schema waits for a file with rows
+    lake.land("2.parquet", _things(id=pa.array([1], pa.int64())))
+    lake.land("3-empty.parquet", parquet_bytes(empty))
+    lake.run(pipe)
+    assert [s.columns for s in lake.schemas(pipe)] == [(("id", "bigint"),), (("id", "bigint"), ("joined", "date"))]
+    assert [r["id"] for r in lake.rows()] == [1]
+
+
+def test_float_text_is_javas_spelling_of_the_shortest_digits():
+    values = [0.0, -0.0, 1.0, -2.5, 0.001, 9_999_999.0, 1e7, 1e20, 1.5e-7, 0.1 + 0.2, 123456.789, None]
+    as_text = float_text(pa.chunked_array([pa.array(values, pa.float64())])).to_pylist()
+    assert as_text == ["0.0", "-0.0", "1.0", "-2.5", "0.001", "9999999.0", "1.0E7", "1.0E20", "1.5E-7",
+                       "0.30000000000000004", "123456.789", None]
+    # The plain range takes the vectorised path; the same values mixed with others take the per-value one.
+    plain = [0.0, 1.0, -2.5, 0.001, 9_999_999.0, 123456.789]
+    assert float_text(pa.chunked_array([pa.array(plain)])).to_pylist() == [java_number_text(repr(v)) for v in plain]
+    assert float_text(pa.chunked_array([pa.array([1.1, 3.0], pa.float32())])).to_pylist() == ["1.1", "3.0"]

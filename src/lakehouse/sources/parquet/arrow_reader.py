@@ -87,13 +87,23 @@ def text_column(column: pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     if pa.types.is_nested(kind):
         return pa.array([None if v is None else compact_json(_nested(v)) for v in column.to_pylist()], pa.string())
     if pa.types.is_floating(kind):
-        # Java's spelling of the same shortest digits ('2.0', '1.0E20'), as Spark's cast writes it: the
-        # text decides whether the value fits an int column, and is the value of a string one.
-        shortest = column.cast(pa.string()).to_pylist()
-        return pa.array([None if v is None else java_number_text(v) for v in shortest], pa.string())
+        return float_text(column)
     if pa.types.is_null(kind):
         return pa.nulls(len(column), pa.string())
     return column.cast(pa.string())
+
+
+def float_text(column: pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Java's spelling of a float's shortest digits ('2.0', '1.0E20'), as Spark's cast writes it: the
+    text decides whether the value fits an int column, and is the value of a string one."""
+    shortest = column.cast(pa.string())
+    magnitude = pc.abs(column.cast(pa.float64()))
+    # From 1e-3 up to 1e7 (and zero) both print plain digits; Java adds '.0' to an integral one.
+    plain = pc.or_(pc.and_(pc.greater_equal(magnitude, 1e-3), pc.less(magnitude, 1e7)), pc.equal(magnitude, 0))
+    if pc.all(pc.fill_null(plain, True)).as_py():
+        return pc.if_else(pc.match_substring(shortest, "."), shortest,
+                          pc.binary_join_element_wise(shortest, pa.scalar(".0"), ""))
+    return pa.array([None if v is None else java_number_text(v) for v in shortest.to_pylist()], pa.string())
 
 
 @dataclass
