@@ -88,6 +88,9 @@ def test_parquet_same_rows_and_types_on_both_engines(spark, tmp_path):
         "blob": pa.array([b"\x00\xff", None], pa.binary()),
         "nested": pa.array([{"a": 1, "b": "x"}, {"a": None, "b": "y"}], pa.struct([("a", pa.int64()), ("b", pa.string())])),
         "items": pa.array([[1, 2], []], pa.list_(pa.int64())),
+        "deep": pa.array([{"d": dt.date(2024, 1, 2), "t": when, "m": decimal.Decimal("10.50"), "f": 2.0}, None],
+                         pa.struct([("d", pa.date32()), ("t", pa.timestamp("us", tz="UTC")),
+                                    ("m", pa.decimal128(5, 2)), ("f", pa.float64())])),
     })))
     # A string id and a double in the int column `small` do not fit: rescued on both engines alike.
     lake.land("2.parquet", parquet_bytes(pa.table({"id": pa.array(["3", "x4"]), "small": pa.array([2.0, 12345678.0]),
@@ -98,9 +101,10 @@ def test_parquet_same_rows_and_types_on_both_engines(spark, tmp_path):
     assert dict(batch.schema.columns) == {
         "id": "bigint", "small": "int", "ratio": "double", "single": "double", "amount": "decimal(10,2)",
         "ok": "boolean", "day": "date", "at": "timestamp", "naive": "timestamp", "blob": "string",
-        "nested": "string", "items": "string", "extra": "int"}
+        "nested": "string", "items": "string", "deep": "string", "extra": "int"}
     first = next(r for r in rows if r["source_row"] == 1 and r["source_filename"].endswith("1.parquet"))
     assert first["nested"] == '{"a":1,"b":"x"}' and first["single"] == 1.1 and first["blob"] == "AP8="
+    assert first["deep"] == '{"d":"2024-01-02","t":"2024-01-02T03:04:05.678Z","m":10.50,"f":2.0}'
     misfit = next(r for r in rows if r["source_row"] == 2 and r["source_filename"].endswith("2.parquet"))
     assert misfit["id"] is None and '"id":"x4"' in misfit["_rescued_data"] and misfit["extra"] == 6
     assert '"small":"1.2345678E7"' in misfit["_rescued_data"]

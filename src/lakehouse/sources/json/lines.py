@@ -12,16 +12,20 @@ Lines end at LF, CRLF or CR, as Hadoop's line reader splits them; blank lines ar
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
 _BLANK = re.compile(r"[ \t]*")
-_DECODER = json.JSONDecoder(parse_float=Decimal, parse_int=int)
+_DECODER = json.JSONDecoder()
+# JSON string escaping without \\u-escaping non-ASCII text, as Jackson writes it (json.dumps ensure_ascii=False).
+_quoted = json.encoder.encode_basestring
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,10 @@ class JsonLine:
 
 def java_double_text(value: float) -> str:
     """`value` as Java's Double.toString prints it (what Jackson writes for a double)."""
-    return java_number_text(repr(value))
+    text = repr(value)
+    if 1e-3 <= abs(value) < 1e7:  # repr prints these plain, with a fraction digit, as Java does
+        return text
+    return java_number_text(text)
 
 
 def java_number_text(shortest: str) -> str:
@@ -58,23 +65,38 @@ def java_number_text(shortest: str) -> str:
 
 
 def compact_json(value: Any) -> str:
-    """`value` (as json.loads gives it with Decimal floats) as Jackson's compact JSON text."""
+    """`value` (as json.loads gives it, or a nested Parquet value) as Jackson's compact JSON text."""
+    kind = type(value)
+    if kind is str:
+        return _quoted(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return str(value)
+    if kind is float:
+        return java_double_text(value)
     if value is None:
         return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
+    if kind is dict:
+        return "{" + ",".join(f"{_quoted(str(k))}:{compact_json(v)}" for k, v in value.items()) + "}"
+    if kind is list or kind is tuple:
+        return "[" + ",".join(compact_json(item) for item in value) + "]"
+    return _other_json(value)
+
+
+def _other_json(value: Any) -> str:
+    """Values only Parquet nests: written as Spark's to_json writes them."""
+    if isinstance(value, Decimal):
         return str(value)
-    if isinstance(value, Decimal | float):
-        return java_double_text(float(value))
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{compact_json(v)}"
-                              for k, v in value.items()) + "}"
-    return "[" + ",".join(compact_json(item) for item in value) + "]"
+    if isinstance(value, datetime):
+        moment = value.astimezone(UTC) if value.tzinfo else value
+        return _quoted(moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+                       + ("Z" if value.tzinfo else ""))
+    if isinstance(value, date):
+        return _quoted(value.isoformat())
+    if isinstance(value, bytes):
+        return _quoted(base64.b64encode(value).decode("ascii"))
+    return _quoted(str(value))
 
 
 def field_text(value: Any) -> str | None:
