@@ -61,6 +61,7 @@ def test_json_lines_same_rows_on_both_engines(spark, tmp_path):
                                               {"id": 7, "name": None, "joined": "2024-02-30"}).replace(b"\n", b"\r\n")))
     lake.land("3.json", b"id,name\n8,csv in a json folder\n")
     lake.land("4.json.gz", gzipped(json_lines({"id": 9}) * 50)[:30])
+    lake.land("5-utf16.json", "\ufeff".encode("utf-16-le") + json_lines({"id": 10, "name": "zoë"}).decode().encode("utf-16-le"))
     rows, batch = _compare(spark, lake, pipeline("json", {"id": "bigint"}))
     assert sorted(name.rsplit("/", 1)[-1] for name in batch.failed_files) == ["3.json", "4.json.gz"]
     by_line = {(r["source_filename"].rsplit("/", 1)[-1], r["source_row"]): r for r in rows}
@@ -69,7 +70,8 @@ def test_json_lines_same_rows_on_both_engines(spark, tmp_path):
     assert by_line[("1.jsonl", 6)]["name"] == "é\t" and by_line[("1.jsonl", 7)]["id"] == 5
     assert '"id":"x6"' in by_line[("2.json.gz", 1)]["_rescued_data"]
     assert by_line[("2.json.gz", 2)]["joined"] is None and "2024-02-30" in by_line[("2.json.gz", 2)]["_rescued_data"]
-    assert len(rows) == 8
+    assert by_line[("5-utf16.json", 1)]["name"] == "zoë"
+    assert len(rows) == 9
 
 
 def test_parquet_same_rows_and_types_on_both_engines(spark, tmp_path):

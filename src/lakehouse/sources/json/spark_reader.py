@@ -6,7 +6,8 @@ embedded engine. Each non-blank line is parsed with from_json into an all-string
 file's fields, which is what Auto Loader does without inferColumnTypes (see sources/json/lines for
 the text of each JSON value). A line that is not a JSON object is PERMISSIVE mode's corrupt record:
 NULL columns, its text in MALFORMED_RECORD. The file's fields, in first-seen order, come from
-json_object_keys over its well-formed lines.
+json_object_keys over its well-formed lines. A file with a UTF-16 or UTF-32 byte-order mark is read
+as bytes (binaryFile) and decoded by the mark's charset, since the text source reads UTF-8 only.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from lakehouse.core.optional import require
 from lakehouse.sources.base import MALFORMED_RECORD, SCHEMA_SAMPLE_ROWS
 from lakehouse.sources.file_names import compression_of
 from lakehouse.sources.json.arrow_reader import not_json_lines
-from lakehouse.sources.landed_text import corrupt_compressed
+from lakehouse.sources.landed_text import charset_of_marked, corrupt_compressed
 from lakehouse.sources.spark_files import CODEC_FAILURES, LandedFile, glob_escaped, java_cause
 from lakehouse.spec.model import SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW
 
@@ -60,12 +61,22 @@ class SparkJsonReader:
         self.spark = spark
         self.functions = require("pyspark.sql.functions")
         self.types = require("pyspark.sql.types")
+        # Per file (its Spark path): the charset its byte-order mark calls for, when not UTF-8.
+        self.encodings: dict[str, str] = {}
+
+    def _whole_text(self, file: LandedFile) -> Any:
+        return self.spark.read.format("text").option("wholetext", "true").load(glob_escaped(file.spark_path))
 
     def lines(self, file: LandedFile) -> Any:
         """The file's non-blank lines: (__line, __text), numbered from 1."""
         F = self.functions
-        whole = self.spark.read.format("text").option("wholetext", "true").load(glob_escaped(file.spark_path))
-        # A UTF-8 byte-order mark is stripped, as the embedded reader strips it.
+        encoding = self.encodings.get(file.spark_path)
+        if encoding is None:
+            whole = self._whole_text(file).select(F.col("value"))
+        else:  # the text source reads UTF-8 only: decode the bytes by the mark's charset instead
+            raw = self.spark.read.format("binaryFile").load(glob_escaped(file.spark_path))
+            whole = raw.select(F.decode(F.col("content"), encoding).alias("value"))
+        # A byte-order mark is stripped, as the embedded reader strips it.
         text = F.regexp_replace(F.col("value"), "^\ufeff", "")
         split = whole.select(F.posexplode(F.split(text, "\r\n|\r|\n")).alias("pos", _TEXT))
         return split.where(~F.col(_TEXT).rlike("^[ \t]*$")).select((F.col("pos") + 1).cast("bigint").alias(_LINE),
@@ -104,6 +115,10 @@ class SparkJsonReader:
         if compression_of(file.uri) == "zstd":
             raise InputFileError(f"{file.uri}: Spark cannot decompress .zst JSON lines here (Hadoop's codec needs "
                                  "its native library).", hint="land it gzip-compressed (.gz) or uncompressed")
+        head = self._whole_text(file).select(F.substring("value", 1, 16).alias("head")).collect()
+        encoding = charset_of_marked(head[0]["head"]) if head else None
+        if encoding is not None:
+            self.encodings[file.spark_path] = encoding
         frame = self.parsed(file, []).cache()
         try:
             first = frame.orderBy(_LINE).select(_TEXT).limit(1).collect()
