@@ -118,3 +118,15 @@ def test_what_counts_as_a_record_line():
     lines = list(parsed_lines('{"a":1}\r\n\r\n[{"a":2}]\r 3 \n{"a":4} tail\n{"a":\n\t\n{"a":5,"a":6}'))
     assert [(line.number, line.fields) for line in lines] == [
         (1, {"a": "1"}), (3, None), (4, None), (5, {"a": "4"}), (6, None), (8, {"a": "6"})]
+
+
+def test_compressed_and_marked_files_are_read(tmp_path):
+    import bz2
+
+    lake = Lake(tmp_path)
+    lake.land("1.json.bz2", bz2.compress(json_lines({"id": 1, "name": "bz2"})))
+    lake.land("2.json", "\ufeff".encode() + json_lines({"id": 2, "name": "utf-8 mark"}))
+    lake.land("3.json", "\ufeff".encode("utf-16-be") + json_lines({"id": 3, "name": "zoë"}).decode().encode("utf-16-be"))
+    report = lake.run(pipeline("json"))
+    assert [(r["id"], r["name"]) for r in lake.rows()] == [(1, "bz2"), (2, "utf-8 mark"), (3, "zoë")]
+    assert any("decoded from UTF-16BE" in note for note in report.tables[0].batches[0]["details"]["notes"])
