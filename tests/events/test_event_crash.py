@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 
 def lakehouse_run(settings, crash_at: str | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_") or k == "LAKEHOUSE_SETTLE_SECONDS"}
     env.update({"LAKEHOUSE_LANDING": settings.landing, "LAKEHOUSE_WAREHOUSE": settings.warehouse})
     if crash_at:
         env["LAKEHOUSE_CRASH_AT"] = crash_at

@@ -57,7 +57,7 @@ class Place:
         return str(self.root / "warehouse")
 
     def settings(self) -> Settings:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_") or k == "LAKEHOUSE_SETTLE_SECONDS"}
         return Settings.load(landing=self.landing, warehouse=self.warehouse, engine=self.engine, env=env)
 
     def land(self, name: str, rows: list[str]) -> None:

@@ -113,7 +113,7 @@ class Place:
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(REPO))
 
     def process_env(self, extra_env: dict[str, str] | None = None) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_") or k == "LAKEHOUSE_SETTLE_SECONDS"}
         env.update(self.env)
         env.update({"LAKEHOUSE_LANDING": self.landing, "LAKEHOUSE_WAREHOUSE": self.warehouse})
         env.update(extra_env or {})

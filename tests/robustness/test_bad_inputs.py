@@ -93,7 +93,7 @@ def test_empty_file_is_recorded_and_skipped(place):
     messages = place.run_in_process()
     assert any("empty.csv: empty file" in m for m in messages)
     assert rows_of(place, "empty.csv") == [] and len(bronze_rows(place)) == 2
-    assert "bronze.customer_raw: nothing new (version 0)" in place.run_in_process()  # not re-planned
+    assert "[1/3] bronze.customer_raw: nothing new (version 0)" in place.run_in_process()  # not re-planned
     assert_valid(place)
 
 

@@ -109,6 +109,7 @@ def test_pipeline_runs_as_the_pipeline_user_on_files_landed_by_the_writer(layout
     assert tables.read_table(TableRef("gold", "dim_customer")).num_rows == 2
 
     refused = lakehouse("reader", "run")  # the reader may not take the run's lock in the warehouse
-    assert refused.returncode != 0 and "AccessDenied" in refused.stderr, refused.stderr
+    assert refused.returncode == 2 and "AccessDenied" in refused.stderr, refused.stderr
+    assert "Traceback" not in refused.stderr and "may not write the warehouse" in refused.stderr, refused.stderr
     assert layout.users["reader"].secret_key not in refused.stdout + refused.stderr
     assert tables.read_table(TableRef("gold", "dim_customer")).num_rows == 2

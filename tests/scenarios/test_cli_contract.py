@@ -26,7 +26,7 @@ def lakehouse(env, *args, check=True):
 
 @pytest.fixture(params=["embedded", "spark"])
 def env(tmp_path, request):
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_") or k == "LAKEHOUSE_SETTLE_SECONDS"}
     environment["LAKEHOUSE_LANDING"] = str(tmp_path / "landing")
     environment["LAKEHOUSE_WAREHOUSE"] = str(tmp_path / "warehouse")
     environment["LAKEHOUSE_ENGINE"] = request.param

@@ -44,6 +44,10 @@ class ConcurrentRunError(LakehouseError):
     """Another run holds the pipeline lock."""
 
 
+class StorageAccessError(LakehouseError):
+    """The object store refused the credentials in use an action the run needs."""
+
+
 class CatalogError(LakehouseError):
     """The catalog (Hive Metastore or local) refused an operation or a name."""
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lakehouse.core.config import Settings
-from lakehouse.core.errors import ConcurrentRunError
+from lakehouse.core.errors import ConcurrentRunError, StorageAccessError
 from lakehouse.core.optional import require
 from lakehouse.core.storage import s3_client
 
@@ -116,11 +116,23 @@ class _S3Lock:
         self.token = uuid.uuid4().hex
         # boto3 ships no type information: its client and errors are Any here.
         self.client: Any = s3_client(settings.s3)
+        self.access_key_id = settings.s3.access_key_id or "from the environment's default chain"
         self.client_error: type[Exception] = require("botocore.exceptions").ClientError
 
     @property
     def uri(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
+
+    def denied(self, exc: Exception, action: str) -> Exception:
+        """A refusal of the credentials as our error (no traceback); any other S3 error as it is."""
+        if _error_code(exc) not in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+            return exc
+        return StorageAccessError(
+            f"The object store refused to {action} the pipeline lock {self.uri} ({_error_code(exc)}): the "
+            f"credentials in use (access key {self.access_key_id}) may not {action} the warehouse.",
+            hint="run the pipeline with credentials that read and write the warehouse bucket (the 'pipeline' user "
+                 "of scripts/s3_least_privilege.py); a reader's credentials can only read tables",
+        )
 
     def holder(self) -> dict[str, object] | None:
         """Who holds the lock (None: nobody; {}: an object that is not ours to read)."""
@@ -129,7 +141,7 @@ class _S3Lock:
         except self.client_error as exc:
             if _error_code(exc) in ("NoSuchKey", "404"):
                 return None
-            raise
+            raise self.denied(exc, "read") from exc
         try:
             found = json.loads(text)
         except ValueError:
@@ -144,7 +156,7 @@ class _S3Lock:
                 return
             except self.client_error as exc:
                 if _error_code(exc) not in ("PreconditionFailed", "ConditionalRequestConflict"):
-                    raise
+                    raise self.denied(exc, "write") from exc
             holder = self.holder()
             if holder is None:
                 continue  # released between our put and our read: try again
