@@ -65,7 +65,8 @@ def ratio(ours: float, theirs: float) -> float | None:
     """Our seconds as a share of the peer's (0.5: we take half Spark's time); None without a peer time."""
     if theirs <= 0:
         return None
-    return round(ours / theirs, 3)
+    # Four significant digits: a ratio of 0.0101 must not round to 0.01 (nor 12.345 lose its meaning).
+    return float(f"{ours / theirs:.4g}")
 
 
 class SparkPeer:
