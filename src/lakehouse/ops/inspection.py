@@ -161,8 +161,12 @@ class Inspector:
     def _existing_tables(self) -> list[TableRef]:
         from lakehouse.spec import PIPELINES
 
+        from lakehouse.kinds.expectations.screen import quarantine_ref
+
         pipelines = PIPELINES if self._pipelines is None else self._pipelines()
-        refs = {spec.ref for pipeline in pipelines.values() for spec in pipeline.tables}
+        specs = [spec for pipeline in pipelines.values() for spec in pipeline.tables]
+        # A table's quarantine (rows its drop expectations left out) is queried beside it.
+        refs = {spec.ref for spec in specs} | {quarantine_ref(spec.ref) for spec in specs if spec.expectations}
         return sorted((r for r in refs if self.engine.delta_table(r) is not None), key=str)
 
 

@@ -14,18 +14,22 @@ def one_current_row_per_key(tables: InvariantTables, spec: TableSpec) -> list[Vi
 
 def intervals_do_not_overlap(tables: InvariantTables, spec: TableSpec) -> list[Violation]:
     """Per key, ordered by start: each version ends where (or before) the next starts, and only the
-    last is open and current. A NULL start or flag is a violation, not a pass."""
+    last is open and current (or, where deletes apply, closed by one). A NULL start or flag is a
+    violation, not a pass."""
     dialect = tables.dialect
     q = dialect.quote
     keys = dialect.column_list(spec.keys)
     start, end, current = q(START_DATE), q(END_DATE), q(IS_CURRENT)
+    # With deletes a key's last version may be closed (its end is the delete's time), not current.
+    last_must_be_current = (f"(next_start IS NULL AND NOT coalesce({current}, FALSE) AND {end} IS NULL)"
+                            if spec.apply_as_deletes else f"(next_start IS NULL AND NOT coalesce({current}, FALSE))")
     rows = tables.rows(
         f"""SELECT {keys}, {start} AS s, {end} AS e, {current} AS c, next_start FROM (
               SELECT *, lead({start}) OVER (PARTITION BY {keys} ORDER BY {start} ASC NULLS LAST,
                                            {q(surrogate_key(spec))}) AS next_start FROM t) x
             WHERE {start} IS NULL
                OR (next_start IS NOT NULL AND ({end} IS NULL OR {end} > next_start))
-               OR (next_start IS NULL AND NOT coalesce({current}, FALSE))
+               OR {last_must_be_current}
                OR (coalesce({current}, TRUE) AND {end} IS NOT NULL)
                OR ({end} IS NOT NULL AND {end} < {start})
             ORDER BY {keys}, {start} ASC NULLS LAST
