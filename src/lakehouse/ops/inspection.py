@@ -159,9 +159,8 @@ class Inspector:
                     f"{self.q('__lakehouse_event_log')}")
 
     def _existing_tables(self) -> list[TableRef]:
-        from lakehouse.spec import PIPELINES
-
         from lakehouse.kinds.expectations.screen import quarantine_ref
+        from lakehouse.spec import PIPELINES
 
         pipelines = PIPELINES if self._pipelines is None else self._pipelines()
         specs = [spec for pipeline in pipelines.values() for spec in pipeline.tables]
