@@ -6,6 +6,8 @@ Layout of the work dir (never the user's data/landing):
     <workdir>/<purpose>-sf<scale>/landing/    landed chunks and batches (fresh every run)
     <workdir>/<purpose>-sf<scale>/warehouse/  Delta tables and checkpoints (fresh every run)
     <workdir>/<purpose>-sf<scale>/floor/      the floor's Parquet output
+    <workdir>/<purpose>-sf<scale>/spark-warehouse/  the Spark peer's tables and checkpoints (peer.py)
+    <workdir>/small-files/                    the many-small-files phase (small_files.py)
 
 with purpose `main` (full load and batches), `compare` (customer only) or `memory`.
 
