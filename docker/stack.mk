@@ -5,7 +5,7 @@
 #   up                  build the images, start everything, wait until every service is healthy
 #   down                stop and remove the containers (data volumes stay; STACK_DOWN_ARGS=-v drops them)
 #   logs                follow the logs (SERVICE=spark-master for one service)
-#   stack-land-sample   land sample TPC-H files in MinIO (s3://landing) from inside the stack
+#   stack-land-sample   land sample TPC-H files in MinIO (s3://landing) as landing-writer
 #   stack-run-pipeline  spark-submit jobs/run_table.py once per table, bronze -> silver -> gold
 #   stack-watch         continuous mode: every job with --watch, at once, in the background
 #   stack-reset         drop the pipeline's tables and checkpoints in the stack (landing stays)
@@ -72,8 +72,10 @@ stack-env:
 stack-is-up:
 	@$(STACK_IS_UP)
 
+# As landing-writer, in the one-off `landing` container: the Spark containers hold only pipeline's
+# key, which may read landing but not write it.
 stack-land-sample:
-	$(STACK_COMPOSE) exec -T spark-master lakehouse landing sample --scale $(STACK_SCALE) --chunks $(STACK_CHUNKS) --tables $(STACK_LAND_TABLES)
+	$(STACK_COMPOSE) run --rm -T landing lakehouse landing sample --scale $(STACK_SCALE) --chunks $(STACK_CHUNKS) --tables $(STACK_LAND_TABLES)
 
 stack-run-pipeline:
 	@tables="$(STACK_TABLES)"; \

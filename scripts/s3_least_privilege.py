@@ -1,6 +1,7 @@
 """Create the landing and warehouse buckets and three least-privilege users on a versitygw S3 server.
 
     python scripts/s3_least_privilege.py            # reads the variables below, prints what it did
+    python scripts/s3_least_privilege.py --write-minio-policies   # regenerate docker/minio/policies/*.json
 
 Only this initialisation uses the server's root credentials. Afterwards:
 
@@ -16,6 +17,10 @@ with the role `user`, which grants nothing on buckets it does not own. The bucke
 what each user may do is each bucket's policy (PutBucketPolicy), whose principals are access keys.
 An explicit Deny for the writer on reading landing keeps the rule even if someone widens a grant.
 
+GRANTS is the one table of these rights. The Docker stack's MinIO gets the same table as IAM user
+policies (docker/minio/policies/*.json, written by --write-minio-policies; docker/minio/init.sh
+creates the users and attaches them), and tests/unit/test_s3_policies.py checks both grant the same.
+
 Variables: S3_ENDPOINT_URL (or AWS_ENDPOINT_URL), S3_ROOT_ACCESS_KEY, S3_ROOT_SECRET_KEY, S3_REGION
 (default us-east-1), LANDING_BUCKET (landing), WAREHOUSE_BUCKET (warehouse), and per user
 <USER>_ACCESS_KEY / <USER>_SECRET_KEY with USER one of LANDING_WRITER, PIPELINE, READER
@@ -29,12 +34,38 @@ import json
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 USER_NAMES = ("landing-writer", "pipeline", "reader")
-READ = ["s3:GetObject", "s3:ListBucket"]
-WRITE_OBJECTS = ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts",
-                 "s3:ListBucketMultipartUploads"]
+READ = ("s3:GetObject", "s3:ListBucket")
+WRITE_OBJECTS = ("s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts",
+                 "s3:ListBucketMultipartUploads")
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One statement: `effect` for `user` on every action in `actions` on one bucket ("landing" or "warehouse")."""
+
+    sid: str
+    effect: str
+    user: str
+    bucket: str
+    actions: tuple[str, ...]
+
+
+# The one table of who may do what. versitygw gets it as bucket policies (bucket_policies), MinIO in
+# the Docker stack as user policies (minio_user_policies, written to docker/minio/policies/).
+GRANTS = (
+    Grant("WriterPuts", "Allow", "landing-writer", "landing",
+          ("s3:PutObject", "s3:ListBucket", "s3:AbortMultipartUpload")),
+    # Explicit, so the writer still cannot read or delete landing if someone widens a grant.
+    Grant("WriterNeverReadsOrDeletes", "Deny", "landing-writer", "landing", ("s3:GetObject", "s3:DeleteObject")),
+    Grant("PipelineReads", "Allow", "pipeline", "landing", READ),
+    Grant("PipelineReadsAndWrites", "Allow", "pipeline", "warehouse", READ + WRITE_OBJECTS),
+    Grant("ReaderReads", "Allow", "reader", "warehouse", READ),
+)
+MINIO_POLICY_DIR = Path(__file__).resolve().parents[1] / "docker" / "minio" / "policies"
 
 
 @dataclass(frozen=True)
@@ -56,27 +87,47 @@ class Layout:
     region: str = "us-east-1"
 
 
-def _statement(sid: str, effect: str, principal: str, actions: list[str], bucket: str) -> dict[str, object]:
-    return {"Sid": sid, "Effect": effect, "Principal": {"AWS": [principal]}, "Action": actions,
-            "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]}
+def _resources(bucket: str) -> list[str]:
+    return [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]
 
 
 def bucket_policies(layout: Layout) -> dict[str, dict[str, object]]:
-    """The policy of each bucket: who may do what, by access key."""
-    writer, pipeline, reader = (layout.users[name].access_key for name in USER_NAMES)
-    landing, warehouse = layout.landing_bucket, layout.warehouse_bucket
-    return {
-        landing: {"Version": "2012-10-17", "Statement": [
-            _statement("WriterPuts", "Allow", writer, ["s3:PutObject", "s3:ListBucket", "s3:AbortMultipartUpload"],
-                       landing),
-            _statement("WriterNeverReadsOrDeletes", "Deny", writer, ["s3:GetObject", "s3:DeleteObject"], landing),
-            _statement("PipelineReads", "Allow", pipeline, READ, landing),
-        ]},
-        warehouse: {"Version": "2012-10-17", "Statement": [
-            _statement("PipelineReadsAndWrites", "Allow", pipeline, READ + WRITE_OBJECTS, warehouse),
-            _statement("ReaderReads", "Allow", reader, READ, warehouse),
-        ]},
-    }
+    """The policy of each bucket (versitygw): who may do what, by access key."""
+    names = {"landing": layout.landing_bucket, "warehouse": layout.warehouse_bucket}
+    policies: dict[str, dict[str, object]] = {}
+    for grant in GRANTS:
+        bucket = names[grant.bucket]
+        policy = policies.setdefault(bucket, {"Version": "2012-10-17", "Statement": []})
+        policy["Statement"].append({  # type: ignore[attr-defined]
+            "Sid": grant.sid, "Effect": grant.effect, "Principal": {"AWS": [layout.users[grant.user].access_key]},
+            "Action": list(grant.actions), "Resource": _resources(bucket)})
+    return policies
+
+
+def minio_user_policies(landing_bucket: str = "landing", warehouse_bucket: str = "warehouse") -> dict[str, dict]:
+    """The policy of each user (MinIO IAM, attached with `mc admin policy attach`): the same grants."""
+    names = {"landing": landing_bucket, "warehouse": warehouse_bucket}
+    policies: dict[str, dict] = {user: {"Version": "2012-10-17", "Statement": []} for user in USER_NAMES}
+    for grant in GRANTS:
+        policies[grant.user]["Statement"].append({"Sid": grant.sid, "Effect": grant.effect,
+                                                  "Action": list(grant.actions),
+                                                  "Resource": _resources(names[grant.bucket])})
+    return policies
+
+
+def minio_policy_text(policy: dict) -> str:
+    return json.dumps(policy, indent=2) + "\n"
+
+
+def write_minio_policies(directory: Path = MINIO_POLICY_DIR) -> list[Path]:
+    """docker/minio/policies/<user>.json; tests/unit/test_s3_policies.py fails when they are stale."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for user, policy in minio_user_policies().items():
+        path = directory / f"{user}.json"
+        path.write_text(minio_policy_text(policy))
+        written.append(path)
+    return written
 
 
 def create_user(layout: Layout, user: Credentials) -> bool:
@@ -152,5 +203,9 @@ def layout_from_env(env: dict[str, str]) -> Layout:
 
 
 if __name__ == "__main__":
-    initialise(layout_from_env(dict(os.environ)))
+    if sys.argv[1:] == ["--write-minio-policies"]:
+        for written in write_minio_policies():
+            print(f"wrote {written}")
+    else:
+        initialise(layout_from_env(dict(os.environ)))
     sys.exit(0)

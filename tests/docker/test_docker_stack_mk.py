@@ -108,7 +108,7 @@ def test_up_creates_env_then_builds_and_waits(fake_compose):
 
 def test_land_sample_reset_down_and_logs(fake_compose):
     _, calls = fake_compose("stack-land-sample", "SCALE=0.1", "CHUNKS=2")
-    assert calls[0].endswith("exec -T spark-master lakehouse landing sample --scale 0.1 --chunks 2 --tables customer")
+    assert calls[0].endswith("run --rm -T landing lakehouse landing sample --scale 0.1 --chunks 2 --tables customer")
     _, calls = fake_compose("stack-land-sample", "PIPELINE=tpch")
     assert calls[0].endswith("--tables customer,nation,region,part,supplier,orders,lineitem")
     _, calls = fake_compose("stack-reset")
