@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from lakehouse.core.checkpoints import CheckpointLog
-from lakehouse.core.errors import ConfigError, ExpectationFailedError
+from lakehouse.core.errors import ExpectationFailedError
 from lakehouse.core.storage import Storage
 from lakehouse.ops.inspection import Inspector
 
@@ -147,16 +147,6 @@ def test_counts_in_status_and_in_run_json(place, monkeypatch):
     assert status["silver.customer"]["expectations"] is None
     shown = CliRunner().invoke(cli, ["status"], env=env, catch_exceptions=False)
     assert "EXPECTATION bronze.customer_raw: balance_not_negative (drop) in batch 0: 2 passed, 2 failed" in shown.output
-
-
-def test_a_fact_with_expectations_is_refused(tmp_path):
-    from dataclasses import replace
-
-    from lakehouse.kinds.expectations.screen import refuse_unscreened
-    from lakehouse.spec.sales import FACT_SALES
-
-    with pytest.raises(ConfigError, match="gold.fact_sales"):
-        refuse_unscreened(replace(FACT_SALES, expectations=(expect("positive", "quantity > 0", "warn"),)))
 
 
 def test_reset_drops_the_quarantine_so_a_rebuild_quarantines_again(place):

@@ -1,5 +1,7 @@
 """The one seam where every kind's batch meets its table's expectations: a driver hands the batch's
 rows here before the strategy sees them, and the strategy gets the rows a drop expectation keeps.
+A fact's rows are formed inside its strategy from several feeds, so the fact strategy calls it
+itself, with its changed fact rows, before it writes anything (inferred members included).
 
 Order within a batch, so a failed or crashed batch is safe to rerun:
 1. judge the rows and count, per expectation; a fail expectation with a violation raises before
@@ -19,12 +21,10 @@ from typing import Any
 from lakehouse.core.config import Settings
 from lakehouse.core.errors import ConfigError, ExpectationFailedError
 from lakehouse.engines.base import EngineAdapter, Transaction
-from lakehouse.kinds.append_ingest import sql as ingest
 from lakehouse.kinds.base import BatchResult, app_id, landed_replay, now_iso
 from lakehouse.kinds.expectations import sql
-from lakehouse.kinds.registry import STRATEGIES
 from lakehouse.spec.expectations import OnViolation
-from lakehouse.spec.model import SOURCE_FILENAME, SOURCE_ROW, Kind, TableRef, TableSpec
+from lakehouse.spec.model import TableRef, TableSpec
 
 QUARANTINE_SUFFIX = "_quarantine"
 COUNTS_FILE = "expectations_last_batch.json"
@@ -78,23 +78,6 @@ def screened(
     if result.committed:
         record_counts(engine, spec, batch_id, judged.counts)
     return result
-
-
-def screened_ingest(engine: EngineAdapter, spec: TableSpec, batch_id: int, raw: Any,
-                    schema: Sequence[tuple[str, str]], extra_columns: Sequence[str]) -> BatchResult:
-    """A bronze batch through `screened`: the expressions judge the typed rows (what the table holds),
-    and a landed row is known by its file and line, so the raw text of a dropped row is left out."""
-
-    def process(rows: Any) -> BatchResult:
-        result: BatchResult = STRATEGIES[Kind.APPEND_INGEST].process_batch(
-            engine, spec, rows, schema, extra_columns, batch_id, evolve_schema=True)
-        return result
-
-    if not spec.expectations:
-        return process(raw)
-    typed = engine.sql(ingest.typed_projection_sql(engine.dialect, schema, extra_columns, now_iso(), "raw"),
-                       {"raw": raw})
-    return screened(engine, spec, batch_id, raw, process, judged_rows=typed, row_key=(SOURCE_FILENAME, SOURCE_ROW))
 
 
 def judge(engine: EngineAdapter, spec: TableSpec, rows: Any, condition: str) -> Judged:
@@ -165,18 +148,6 @@ def record_counts(engine: EngineAdapter, spec: TableSpec, batch_id: int, counts:
     its own checkpoint layout, so our offset log is not the common place)."""
     engine.storage.write_text(counts_uri(engine.settings, spec.ref), json.dumps({"batch_id": batch_id,
                                                                          "expectations": counts}))
-
-
-def refuse_unscreened(spec: TableSpec) -> None:
-    """A fact's rows are formed inside its strategy from several feeds, after the seam drivers call;
-    until that seam exists its expectations would be silently ignored, so they are refused."""
-    if spec.expectations:
-        raise ConfigError(
-            f"{spec.ref}: expectations ({', '.join(e.name for e in spec.expectations)}) are not evaluated on a "
-            f"{spec.kind.value} table yet; nothing was run for it.",
-            hint="declare the expectations on the tables it reads (bronze, silver or the dimension), "
-                 "or remove them from this table",
-        )
 
 
 def last_counts(settings: Settings, storage: Any, ref: TableRef) -> dict[str, Any] | None:

@@ -116,9 +116,11 @@ def fact_rows_sql(
     dialect: Dialect, rules: FactRules, key_columns: tuple[str, ...],
     headers: str = "headers", lines: str = "lines", dimension: str = "dimension",
 ) -> str:
-    """One fact row per line with a header; the dimension key is the version valid at the header's
-    business date (start <= as_of < end). hash_value covers every non-key column, so an unchanged
-    row is never rewritten."""
+    """One fact row per line with a header; the dimension key is the member's last version starting
+    at or before the header's business date. Versions follow each other without gaps unless a delete
+    closed one, so this is the version valid at the date (start <= as_of < end); a date at or after a
+    delete, before any later insert, links to the version the delete closed (docs/cdc.md). hash_value
+    covers every non-key column, so an unchanged row is never rewritten."""
     q = dialect.quote
     lookup = rules.dimension
     as_of = dialect.cast(f"h.{q(lookup.as_of)}", "timestamp")
@@ -132,9 +134,46 @@ FROM (
     SELECT {select}
     FROM {lines} l
     JOIN {headers} h ON h.{q(rules.header_key)} = l.{q(rules.line_header_key)}
-    LEFT JOIN {dimension} d
+    LEFT JOIN (
+        SELECT {q(lookup.surrogate_key)}, {q(lookup.business_key)}, {q(START_DATE)},
+               lead({q(START_DATE)}) OVER (PARTITION BY {q(lookup.business_key)} ORDER BY {q(START_DATE)}) AS __next_start
+        FROM {dimension}
+    ) d
       ON d.{q(lookup.business_key)} = h.{q(lookup.fact_key)}
      AND d.{q(START_DATE)} <= {as_of}
-     AND (d.{q(END_DATE)} IS NULL OR {as_of} < d.{q(END_DATE)})
+     AND (d.__next_start IS NULL OR {as_of} < d.__next_start)
 ) r
 """
+
+
+def ranges_across_deletes_sql(dialect: Dialect, rules: FactRules, ranges: str = "ranges",
+                              dimension: str = "dimension") -> str:
+    """The changed ranges, each one ending where a delete's gap starts or inside it extended to the
+    gap's end (the member's next start, or forever): a header dated in the gap links to the version
+    before it, so a change of that version's end re-points those headers too. `dimension` holds the
+    members' current versions (business key, start, end)."""
+    q = dialect.quote
+    lookup = rules.dimension
+    bk, start, end = q(lookup.business_key), q(START_DATE), q(END_DATE)
+    forever = dialect.cast(dialect.literal(FOREVER), "timestamp")
+    return f"""
+WITH versions AS (
+    SELECT {bk} AS member, {end} AS gap_from,
+           lead({start}) OVER (PARTITION BY {bk} ORDER BY {start}) AS next_start
+    FROM {dimension}
+),
+gaps AS (
+    SELECT member, gap_from, coalesce(next_start, {forever}) AS gap_until FROM versions
+    WHERE gap_from IS NOT NULL AND (next_start IS NULL OR next_start > gap_from)
+)
+SELECT r.{q(lookup.fact_key)}, r.__from, coalesce(g.gap_until, r.__until) AS __until
+FROM {ranges} r LEFT JOIN gaps g
+  ON g.member = r.{q(lookup.fact_key)} AND r.__until >= g.gap_from AND r.__until < g.gap_until
+"""
+
+
+def has_bounded_range_sql(dialect: Dialect, ranges: str = "ranges") -> str:
+    """Rows only when a range ends before forever: an in-order change's ranges all run to forever, so
+    only then can one end at a delete's gap."""
+    forever = dialect.cast(dialect.literal(FOREVER), "timestamp")
+    return f"SELECT 1 AS bounded FROM {ranges} WHERE __until < {forever} LIMIT 1"

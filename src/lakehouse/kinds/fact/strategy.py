@@ -2,9 +2,14 @@
 
 Inputs are three change feeds (header, lines, dimension) planned together by the driver; the cost
 follows the batch: only the touched headers, their lines and their members are read, and only rows
-whose hash changed are merged. Late-arriving dimension members get inferred rows first, written to
-the dimension in their own commit (app id `<fact app id>:inferred`, same batch id) so a replay
-neither duplicates them nor assigns other surrogates.
+whose hash changed are merged.
+
+Nothing is written until the changed fact rows have met the table's expectations (screen.screened,
+the seam every kind's batch goes through): late-arriving dimension members are planned as inferred
+rows, the fact rows link to them, and only after the screen (a fail raises here, a drop leaves rows
+out) are the members the kept rows link to written, in their own commit (app id
+`<fact app id>:inferred`, same batch id) so a replay neither duplicates them nor assigns other
+surrogates, and then the fact rows merged.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 from lakehouse.core.faults import crash_during
 from lakehouse.engines.base import EngineAdapter, Transaction
 from lakehouse.kinds.base import BatchResult, Reads, app_id, open_batch, write_batch
+from lakehouse.kinds.expectations.screen import screened
 from lakehouse.kinds.fact import sql as fact
 from lakehouse.kinds.fact.options import FactRules
 from lakehouse.kinds.scd1 import sql as scd1
@@ -51,7 +57,7 @@ class FactBuild:
         if result.details["headers_touched"] == 0:
             return result
         headers, lines = self._touched_rows(engine, rules, touched, versions)
-        dimension = self._dimension_rows(engine, spec, rules, headers, lines, batch_id, result)
+        dimension, planned_members = self._dimension_rows(engine, rules, headers, lines)
         rows = engine.sql(fact.fact_rows_sql(dialect, rules, spec.keys),
                           {"headers": headers, "lines": lines, "dimension": dimension})
         result.details["fact_rows_computed"] = engine.row_count(rows)
@@ -62,12 +68,20 @@ class FactBuild:
             stored = engine.read_matching(spec.ref, keys_of_touched, [spec.keys[0]],
                                           columns=[*spec.keys, HASH_VALUE])
             rows = engine.sql(scd1.changed_rows_sql(dialect, spec, "batch", "target"), {"batch": rows, "target": stored})
-        result.rows_written = engine.row_count(rows)
-        if result.rows_written == 0:
+        result.details["inferred_members"] = 0
+        if engine.row_count(rows) == 0:
             return result
-        plan = scd1.merge_plan(dialect, spec, engine.column_names(rows)) if target_exists else None
-        return write_batch(engine, spec, txn, result, merge_source=rows, plan=plan, first_rows=rows,
-                           new_keys_only=stored is not None and engine.row_count(stored) == 0)
+
+        def write(kept: Any) -> BatchResult:
+            self._write_inferred(engine, spec, rules, planned_members, kept, batch_id, result)
+            result.rows_written = engine.row_count(kept)
+            if result.rows_written == 0:
+                return result
+            plan = scd1.merge_plan(dialect, spec, engine.column_names(kept)) if target_exists else None
+            return write_batch(engine, spec, txn, result, merge_source=kept, plan=plan, first_rows=kept,
+                               new_keys_only=stored is not None and engine.row_count(stored) == 0)
+
+        return screened(engine, spec, batch_id, rows, write)
 
     def feed_columns(self, engine: EngineAdapter, spec: TableSpec) -> dict[TableRef, list[str]]:
         """What the batch reads of each change feed: the header and line keys, and the dimension's
@@ -112,6 +126,8 @@ class FactBuild:
             lookup = rules.dimension
             ranges = engine.sql(fact.changed_member_ranges_sql(dialect, rules),
                                 {"dimension_changes": feeds[lookup.table]})
+            if engine.row_count(engine.sql(fact.has_bounded_range_sql(dialect), {"ranges": ranges})):
+                ranges = self._across_deletes(engine, rules, ranges, versions)
             if engine.row_count(ranges):
                 candidates = engine.read_matching(
                     rules.header, ranges, [lookup.fact_key], version=versions[rules.header],
@@ -128,31 +144,61 @@ class FactBuild:
             views,
         )
 
-    def _dimension_rows(self, engine: EngineAdapter, spec: TableSpec, rules: FactRules, headers: Any, lines: Any,
-                        batch_id: int, result: BatchResult) -> Any:
-        """The dimension rows the touched headers can link to, after adding inferred members for keys it lacks."""
+    def _across_deletes(self, engine: EngineAdapter, rules: FactRules, ranges: Any,
+                        versions: dict[TableRef, int]) -> Any:
+        """The ranges extended over the delete gaps of their members' versions as of the batch."""
+        lookup = rules.dimension
+        q = engine.dialect.quote
+        members = engine.sql(f"SELECT DISTINCT {q(lookup.fact_key)} AS {q(lookup.business_key)} FROM r", {"r": ranges})
+        dimension = engine.read_matching(lookup.table, members, [lookup.business_key],
+                                         version=versions[lookup.table],
+                                         columns=[lookup.business_key, START_DATE, END_DATE])
+        return engine.sql(fact.ranges_across_deletes_sql(engine.dialect, rules),
+                          {"ranges": ranges, "dimension": dimension})
+
+    def _dimension_rows(self, engine: EngineAdapter, rules: FactRules, headers: Any, lines: Any) -> tuple[Any, Any]:
+        """The dimension rows the touched headers can link to, and the inferred members planned for
+        keys the dimension lacks (None: none), which the first already include but nothing has written."""
         lookup = rules.dimension
         dialect = engine.dialect
         q = dialect.quote
         wanted = engine.sql(f"SELECT DISTINCT {q(lookup.fact_key)} AS {q(lookup.business_key)} FROM h "
                             f"WHERE {q(lookup.fact_key)} IS NOT NULL", {"h": headers})
         columns = [lookup.surrogate_key, lookup.business_key, START_DATE, END_DATE]
-        dimension = engine.read_matching(lookup.table, wanted, [lookup.business_key], columns=columns)
+        # Pinned to the version read: on Spark a lazy read would see the inferred members once written,
+        # and the planned members (and the fact rows linking to them) would vanish from the merge.
+        dimension = engine.read_matching(lookup.table, wanted, [lookup.business_key], columns=columns,
+                                         version=engine.table_version(lookup.table))
         missing = engine.sql(fact.missing_members_sql(dialect, rules),
                              {"headers": headers, "lines": lines, "dimension": dimension})
-        result.details["inferred_members"] = engine.row_count(missing)
-        if result.details["inferred_members"] == 0:
-            return dimension
+        if engine.row_count(missing) == 0:
+            return dimension, None
+        columns_now = engine.table_columns(lookup.table)
+        if IS_INFERRED not in dict(columns_now):
+            columns_now = [*columns_now, (IS_INFERRED, "boolean")]
+        members = engine.sql(
+            inferred_members_sql(dialect, columns_now, lookup.surrogate_key, lookup.business_key, lookup.low_date,
+                                 max_surrogate(engine, lookup.table, lookup.surrogate_key)),
+            {"missing": missing},
+        )
+        listed = ", ".join(q(name) for name in columns)
+        linkable = engine.sql(f"SELECT {listed} FROM d UNION ALL SELECT {listed} FROM m",
+                              {"d": dimension, "m": members})
+        return linkable, members
+
+    def _write_inferred(self, engine: EngineAdapter, spec: TableSpec, rules: FactRules, planned: Any, kept: Any,
+                        batch_id: int, result: BatchResult) -> None:
+        """The planned members that kept fact rows link to: a member only a dropped row needed is left
+        unwritten, so the dimension holds no member the fact table does not use."""
+        if planned is None:
+            return
+        lookup = rules.dimension
+        q = engine.dialect.quote
+        members = engine.sql(f"SELECT m.* FROM m WHERE EXISTS (SELECT 1 FROM k WHERE k.{q(lookup.output)} = "
+                             f"m.{q(lookup.surrogate_key)})", {"m": planned, "k": kept})
+        result.details["inferred_members"] = engine.row_count(members)
         txn = Transaction(inferred_app_id(spec), batch_id)
-        if not engine.already_committed(lookup.table, txn):
-            columns_now = engine.table_columns(lookup.table)
-            if IS_INFERRED not in dict(columns_now):
-                columns_now = [*columns_now, (IS_INFERRED, "boolean")]
-            members = engine.sql(
-                inferred_members_sql(dialect, columns_now, lookup.surrogate_key, lookup.business_key, lookup.low_date,
-                                     max_surrogate(engine, lookup.table, lookup.surrogate_key)),
-                {"missing": missing},
-            )
-            with crash_during(f"{spec.ref}:during-inferred-commit"):
-                engine.append(lookup.table, members, txn, properties={}, evolve_schema=True)
-        return engine.read_matching(lookup.table, wanted, [lookup.business_key], columns=columns)
+        if result.details["inferred_members"] == 0 or engine.already_committed(lookup.table, txn):
+            return
+        with crash_during(f"{spec.ref}:during-inferred-commit"):
+            engine.append(lookup.table, members, txn, properties={}, evolve_schema=True)

@@ -20,7 +20,8 @@ from lakehouse.core.storage import FileInfo
 from lakehouse.engines.base import EngineAdapter
 from lakehouse.engines.embedded.key_order import in_run_order
 from lakehouse.kinds.base import BatchResult, Reads, landed_replay
-from lakehouse.kinds.expectations.screen import refuse_unscreened, screened, screened_ingest
+from lakehouse.kinds.expectations.ingest import screened_ingest
+from lakehouse.kinds.expectations.screen import screened
 from lakehouse.kinds.registry import STRATEGIES, change_types_of, reads_of
 from lakehouse.runtime import fact_inputs
 from lakehouse.runtime.events import NO_EVENTS, EventLog, describe_input
@@ -134,7 +135,6 @@ class BatchDriver:
         if reads is Reads.LANDED_FILES:
             result = self._ingest(spec, log_, planned)
         elif reads is Reads.CHANGE_FEEDS:
-            refuse_unscreened(spec)
             result = fact_inputs.run_multi_input_batch(self.engine, spec, planned)
         else:
             result = self._from_upstream(spec, planned)

@@ -31,7 +31,8 @@ from lakehouse.engines.spark.databricks import auto_loader_stream, on_databricks
 from lakehouse.engines.spark.engine import SparkEngine
 from lakehouse.engines.spark.session import spark_location
 from lakehouse.kinds.base import BatchResult, Reads, app_id, landed_replay, now_iso, table_properties
-from lakehouse.kinds.expectations.screen import refuse_unscreened, screened, screened_ingest
+from lakehouse.kinds.expectations.ingest import screened_ingest
+from lakehouse.kinds.expectations.screen import screened
 from lakehouse.kinds.registry import STRATEGIES, change_types_of, reads_of, requires_upstream_feed
 from lakehouse.runtime import fact_inputs
 from lakehouse.runtime.events import NO_EVENTS, EventLog
@@ -294,7 +295,6 @@ class SparkDriver:
         return CheckpointLog(self.storage, f"{self.checkpoint_root(spec)}/inputs")
 
     def run_multi_input(self, spec: TableSpec) -> list[BatchResult]:
-        refuse_unscreened(spec)
         results = fact_inputs.run_available(self.engine, spec, self.multi_input_log(spec), self.progress,
                                             self._fact_batch)
         for result in results:
