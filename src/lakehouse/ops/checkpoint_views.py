@@ -180,10 +180,11 @@ class SparkCheckpoints(CheckpointView):
         return taken
 
     def discover_files(self) -> ledger.Discovery:
-        """Spark keeps no record of files it could not read (its batch reports them), so nothing is
-        listed as quarantined; a file taken is done."""
+        """A file taken is done, except one its batch quarantined (the driver's outcomes/N under
+        spark/): listed until it changes, then with the re-uploaded files, as Spark never takes it again."""
         taken = self._files_taken() if self.storage.exists(f"{self.flow_root()}/sources") else {}
-        return ledger.Discovery(pending=[info for info in self._landed() if info.uri not in taken])
+        records = ledger.spark_outcomes(CheckpointLog(self.storage, f"{self.root}/spark"))
+        return ledger.discover_taken(self._landed(), records, set(taken))
 
     def landed_records(self) -> dict[str, int]:
         landed: dict[str, int] = {}

@@ -119,6 +119,35 @@ def discover(listed: list[FileInfo], records: dict[str, FileRecord], settle_seco
     return found
 
 
+def spark_outcomes(log: CheckpointLog) -> dict[str, FileRecord]:
+    """The latest record per file over the Spark driver's bronze batches (outcomes/N under its
+    checkpoint root, <table checkpoint>/spark): Spark's file stream keeps which files it took, not
+    which of them could not be read."""
+    records: dict[str, FileRecord] = {}
+    for info in sorted(log.storage.list_files(f"{log.root}/outcomes", recursive=False), key=lambda i: i.name):
+        if info.name.removesuffix(".json").isdigit():
+            for entry in json.loads(log.storage.read_text(info.uri))["files"]:
+                records[entry["uri"]] = FileRecord(**entry)
+    return records
+
+
+def discover_taken(listed: list[FileInfo], records: dict[str, FileRecord], taken: set[str]) -> Discovery:
+    """`discover` for Spark's file stream, which takes each file name once (`taken`): a quarantined
+    file stays quarantined while unchanged, and once changed is never read again (reported with the
+    re-uploaded files: land it under a new name)."""
+    found = Discovery()
+    for info in listed:
+        record = records.get(info.uri)
+        if record is not None and record.status == FAILED:
+            if record.same_as(info):
+                found.quarantined.append(record)
+            else:
+                found.overwritten.append((info, record))
+        elif info.uri not in taken:
+            found.pending.append(info)
+    return found
+
+
 def _to_plan(record: FileRecord | None, info: FileInfo) -> bool:
     if record is None or record.status == DEFERRED:
         return True
@@ -167,7 +196,9 @@ def quarantine_error(records: list[FileRecord]) -> InputFileError:
         f"{len(records)} landed file(s) could not be ingested and are quarantined (every other file was ingested):"
         f"\n  {names}",
         hint="fix each file and land it again under the same name (or delete it from the landing zone); "
-             "the next run picks a changed file up. `lakehouse status` lists quarantined files.",
+             "the next run picks a changed file up. On the Spark engine, whose file stream takes each file "
+             "name once, land the fixed file under a new name instead. `lakehouse status` lists quarantined "
+             "files.",
     )
     error.exit_code = 3
     return error
@@ -182,5 +213,7 @@ def quarantined_files(settings: Settings, storage: Storage, pipeline: Pipeline) 
         log = CheckpointLog(storage, settings.checkpoint_uri(spec.ref.schema, spec.ref.name))
         folder = settings.landing_uri(spec.source.folder)
         landed = landed_data_files(storage.list_files(folder), folder)
-        found += discover(landed, ledger(log)).quarantined
+        # The Spark driver records its bronze batches' outcomes under <checkpoint>/spark (streaming.py).
+        records = {**ledger(log), **spark_outcomes(CheckpointLog(storage, f"{log.root}/spark"))}
+        found += discover(landed, records).quarantined
     return found

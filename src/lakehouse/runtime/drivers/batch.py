@@ -34,6 +34,9 @@ from lakehouse.spec.model import TableSpec
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
+# Fewer rows than this per chunk on average: a batch of small files, joined into one chunk (cheap at
+# that size) before it is written; big files' chunks are left as they are, so nothing large is copied.
+SHORT_CHUNK_ROWS = 8192
 
 
 class BatchDriver:
@@ -166,7 +169,7 @@ class BatchDriver:
         if batch.raw is None or batch.schema is None:
             result = BatchResult(str(spec.ref), planned.batch_id)
         else:
-            result = screened_ingest(self.engine, spec, planned.batch_id, batch.raw, batch.schema.columns,
+            result = screened_ingest(self.engine, spec, planned.batch_id, _few_chunks(batch.raw), batch.schema.columns,
                                      batch.extra_columns)
             details["schema_version"] = batch.schema.version
         result.details.update({**details, "notes": batch.notes, "failed_files": batch.failed_files,
@@ -197,6 +200,16 @@ class BatchDriver:
         result.details.update({"upstream_versions": [start, end]})
         return result
 
+
+
+def _few_chunks(rows: pa.Table) -> pa.Table:
+    """One chunk per landed file is written by delta-rs round-robin over its partitions: 1,000
+    one-row files became bronze rows in two interleaved key runs (2, 4, ..., 1, 3, ...), which every
+    change-fed table downstream then had to put back in order, at a cost growing with the square of
+    the files (key_order.in_run_order). Short chunks are joined first, so bronze keeps landing order."""
+    if rows.num_columns == 0 or rows.num_rows // max(1, rows.column(0).num_chunks) >= SHORT_CHUNK_ROWS:
+        return rows
+    return rows.combine_chunks()
 
 
 def _inserts_only(engine: EngineAdapter, changes: pa.Table) -> pa.Table:

@@ -36,6 +36,7 @@ from lakehouse.kinds.expectations.screen import screened
 from lakehouse.kinds.registry import STRATEGIES, change_types_of, reads_of, requires_upstream_feed
 from lakehouse.runtime import fact_inputs
 from lakehouse.runtime.events import NO_EVENTS, EventLog
+from lakehouse.sources import ledger
 from lakehouse.sources.bronze_rules import read_batch
 from lakehouse.sources.file_names import landed_data_files
 from lakehouse.sources.registry import spark_reader
@@ -176,17 +177,27 @@ class SparkDriver:
                                         spark_location(f"{self.checkpoint_root(spec)}/autoloader_schema"),
                                         self.settings.max_files_per_batch)
             return Flow("autoloader", stream, lambda batch, batch_id: self._auto_loader_batch(spec, batch, batch_id))
-        if not landed_data_files(self.storage.list_files(landing), landing):
+        landed = landed_data_files(self.storage.list_files(landing), landing)
+        if not landed:
             self.progress(f"{spec.ref}: no files in {landing} yet")
             return None
+        for info, record in ledger.discover_taken(landed, ledger.spark_outcomes(self.schema_store_log(spec)),
+                                                  set()).overwritten:
+            self.progress(f"{spec.ref}: WARNING {info.uri} was quarantined by batch {record.batch_id} and has "
+                          "changed since; Spark's file stream takes each file name once, so it is NOT read "
+                          "again: land the fixed file under a new name.")
         stream = (self.spark.readStream.format("binaryFile").schema(BINARY_FILE_SCHEMA)
                   .option("maxFilesPerTrigger", self.settings.max_files_per_batch)
                   .load(spark_location(landing))
                   .select("path", "modificationTime", "length"))
         return Flow("files", stream, lambda batch, batch_id: self._bronze_batch(spec, batch, batch_id))
 
+    def schema_store_log(self, spec: TableSpec) -> CheckpointLog:
+        """<checkpoint>/spark: the stored schemas (schemas/) and the bronze batches' outcomes (outcomes/N)."""
+        return CheckpointLog(self.storage, self.checkpoint_root(spec))
+
     def schema_store(self, spec: TableSpec) -> SchemaStore:
-        return SchemaStore(CheckpointLog(self.storage, self.checkpoint_root(spec)))
+        return SchemaStore(self.schema_store_log(spec))
 
     def _bronze_batch(self, spec: TableSpec, batch: Any, batch_id: int) -> BatchResult:
         source = spec.source
@@ -201,6 +212,14 @@ class SparkDriver:
         schemas = self.schema_store(spec)
         raw = read_batch(spark_reader(source, self.engine.spark), files, source, schemas.latest(),
                          schemas.save, lambda message: self.progress(f"{spec.ref}: {message}"))
+        # Written before the Delta commit, as the embedded driver does: run and status name the files
+        # quarantined from it (Spark's own log says only that each file was taken).
+        by_uri = {file.uri: file for file in files}
+        ledger.write_outcomes(self.schema_store_log(spec), batch_id, [
+            ledger.FileRecord(o.uri, by_uri[o.uri].size, by_uri[o.uri].modified.isoformat(), batch_id, o.status,
+                              o.reason)
+            for o in raw.outcomes if o.uri in by_uri
+        ])
         for note in raw.notes:
             self.progress(f"{spec.ref}: {note}")
         details = {"files": len(files), "notes": raw.notes, "failed_files": raw.failed_files}
