@@ -18,6 +18,9 @@ MAX_RUNS_TO_REORDER = 100_000
 # feed of 735 record batches had 209 descents; a 6M-row join output about 30,000.
 MIN_AVERAGE_RUN_ROWS = 64
 FEW_RUNS = 16
+# Legitimate feeds line up in a few rounds (each splits every overlapping run at once); interleaved
+# runs (2, 4, 6 ... then 1, 3, 5 ..., as 1,000 one-row files gave) split one row per round: quadratic.
+MAX_ROUNDS = 32
 
 
 def in_run_order(relation: pa.Table, columns: Sequence[str]) -> pa.Table | None:
@@ -45,18 +48,21 @@ def in_run_order(relation: pa.Table, columns: Sequence[str]) -> pa.Table | None:
     keys = _Keys(relation, columns, [i for start, stop in runs for i in (start, stop - 1)])
     if any(None in keys[start] for start, _ in runs):
         return None
-    while True:
+    for _ in range(MAX_ROUNDS):
         runs.sort(key=lambda run: keys[run[0]])
         overlapping = [i for i in range(len(runs) - 1) if keys[runs[i][1] - 1] > keys[runs[i + 1][0]]]
         if not overlapping:
             return pa.concat_tables([relation.slice(start, stop - start) for start, stop in runs])
-        if len(runs) + len(overlapping) > MAX_RUNS_TO_REORDER:
-            return None
+        after_split = len(runs) + len(overlapping)
+        if after_split > MAX_RUNS_TO_REORDER or (
+                after_split > FEW_RUNS and after_split * MIN_AVERAGE_RUN_ROWS > relation.num_rows):
+            return None  # the runs keep splitting into short ones: a real sort is cheaper
         for i in reversed(overlapping):
             start, stop = runs[i]
             head = start + _rows_not_after(relation.slice(start, stop - start), columns, keys[runs[i + 1][0]])
             if start < head < stop:
                 runs[i:i + 1] = [(start, head), (head, stop)]
+    return None
 
 
 class _Keys:
