@@ -8,8 +8,8 @@ import pyarrow as pa
 import pytest
 
 from lakehouse.core.config import Settings
-from lakehouse.engines.embedded.engine import EmbeddedEngine
 from lakehouse.engines.embedded import key_order
+from lakehouse.engines.embedded.engine import EmbeddedEngine
 from lakehouse.engines.embedded.key_order import in_run_order
 
 
