@@ -115,8 +115,10 @@ def _wait_until_it_answers(server: S3Server, process: subprocess.Popen, log: Pat
                        f"{log.read_text(errors='replace')}")
 
 
-def start_versitygw(root: Path, *, access_log: bool = False) -> tuple[S3Server, subprocess.Popen]:
-    """Start a server storing under `root`; the caller stops it with stop(process)."""
+def start_versitygw(root: Path, *, access_log: bool = False, port: int | None = None,
+                    ) -> tuple[S3Server, subprocess.Popen]:
+    """Start a server storing under `root` (on `port`, default a free one: a restart passes the port
+    it had so that clients keep their endpoint); the caller stops it with stop(process)."""
     binary = versitygw_binary()
     data_dir = root / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -124,7 +126,7 @@ def start_versitygw(root: Path, *, access_log: bool = False) -> tuple[S3Server, 
     if not _has_xattrs(data_dir):
         (root / "sidecar").mkdir(exist_ok=True)
         backend_options = ["--sidecar", str(root / "sidecar")]
-    port = _free_port()
+    port = port or _free_port()
     server = S3Server(endpoint=f"http://127.0.0.1:{port}", data_dir=data_dir,
                       access_log=root / "access.log" if access_log else None)
     logging = ["--access-log", str(server.access_log)] if server.access_log else []

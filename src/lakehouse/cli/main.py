@@ -12,6 +12,7 @@ from lakehouse.cli import bench, catalog, events, landing, observe, pipeline, pr
 from lakehouse.cli.context import LakehouseContext
 from lakehouse.core.config import Settings
 from lakehouse.core.errors import LakehouseError
+from lakehouse.core.storage import unreachable_store_error
 from lakehouse.engines.registry import ENGINES
 
 
@@ -78,6 +79,14 @@ def main(argv: list[str] | None = None) -> None:
         # An error may carry its own exit status (quarantined files: 3); getattr because
         # core.errors does not declare the attribute.
         sys.exit(getattr(exc, "exit_code", None) or 2)
+    except Exception as exc:
+        # A dead S3 server surfaces as OSError (delta-rs, pyarrow) or botocore's own error class.
+        unreachable = unreachable_store_error(exc, os.environ.get("AWS_ENDPOINT_URL"))
+        if debug or unreachable is None:
+            raise
+        click.echo(f"error: {unreachable.message}", err=True)
+        click.echo(f"  hint: {unreachable.hint}", err=True)
+        sys.exit(2)
 
 
 def console_main() -> None:

@@ -5,7 +5,8 @@ write starts, default 0.05), `after-commit` (data committed, offset log not yet)
 (batch fully done, before the next table). Unset in normal runs: every call is then a no-op.
 
 LAKEHOUSE_PAUSE_AT=<table>:<point>@seconds sleeps at a `crashpoint` instead of dying, so that a test
-can start a second run while the first one holds the pipeline lock.
+can start a second run while the first one holds the pipeline lock. With LAKEHOUSE_PAUSE_FILE=<path>
+it instead writes that file and waits until the test removes it (after stopping a server, say).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from contextlib import contextmanager
 
 ENV = "LAKEHOUSE_CRASH_AT"
 PAUSE_ENV = "LAKEHOUSE_PAUSE_AT"
+PAUSE_FILE_ENV = "LAKEHOUSE_PAUSE_FILE"
 
 
 def _armed(point: str, env: str = ENV) -> str | None:
@@ -33,10 +35,21 @@ def _die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def _pause(seconds: str) -> None:
+    marker = os.environ.get(PAUSE_FILE_ENV)
+    if not marker:
+        time.sleep(float(seconds or 1.0))
+        return
+    with open(marker, "w") as out:
+        out.write(str(os.getpid()))
+    while os.path.exists(marker):
+        time.sleep(0.05)
+
+
 def crashpoint(point: str) -> None:
     pause = _armed(point, PAUSE_ENV)
     if pause is not None:
-        time.sleep(float(pause or 1.0))
+        _pause(pause)
     if _armed(point) is not None:
         _die()
 

@@ -7,6 +7,7 @@ versitygw or AWS.
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -94,6 +95,54 @@ def _delete_s3_folder(fs: pafs.FileSystem, path: str, *, contents_only: bool) ->
         delete_all()
 
 
+# How delta-rs (object_store), pyarrow (AWS SDK) and botocore say that no server answered.
+_UNREACHABLE = ("Connection refused", "tcp connect error", "Could not connect to the endpoint URL",
+                "NETWORK_CONNECTION", "Couldn't connect to server")
+
+
+def _failed_location(text: str) -> str:
+    """The s3:// object an unreachable-server error was about: from the path-style URL that delta-rs
+    and botocore print, or pyarrow's "key '...' in bucket '...'"."""
+    url = re.search(r"https?://[^/\s\"]+/([^\s\"]+)", text)
+    if url:
+        return "s3://" + url.group(1)
+    key = re.search(r"key '([^']*)' in bucket '([^']*)'", text)
+    if key:
+        return f"s3://{key.group(2)}/{key.group(1)}"
+    bucket = re.search(r"bucket '([^']*)'", text)
+    return f"s3://{bucket.group(1)}" if bucket else "the warehouse or landing zone"
+
+
+def unreachable_store_error(exc: BaseException, endpoint: str | None,
+                            location: str | None = None) -> LakehouseError | None:
+    """A LakehouseError for an S3 server that did not answer (after every retry), or None when
+    `exc` (and what it was raised during) is another failure. The innermost match is reported:
+    it is what failed first, the rest is clean-up that met the same dead server."""
+    found: BaseException | None = None
+    located: LakehouseError | None = None  # raised below with the file's name: Storage knew it
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, LakehouseError):
+            located = current
+        elif any(marker in str(current) for marker in _UNREACHABLE):
+            found = current
+        current = current.__cause__ or current.__context__
+    if found is None:
+        return None
+    if located is not None:
+        return located
+    where = endpoint or "the S3 endpoint (AWS_ENDPOINT_URL)"
+    return LakehouseError(
+        f"The object store at {where} is unreachable: {location or _failed_location(str(found))} could not be "
+        f"read or written after {S3_MAX_ATTEMPTS} attempts ({type(found).__name__}); the run stopped there",
+        hint="start the S3 server (or check AWS_ENDPOINT_URL and the network), then run the same command "
+             "again: a batch that did not commit is replayed, a committed one is not written twice "
+             "(--debug shows the traceback)",
+    )
+
+
 class Storage:
     """Files under local paths or s3:// URIs."""
 
@@ -148,14 +197,31 @@ class Storage:
         found: bool = fs.get_file_info(path).type != pafs.FileType.NotFound
         return found
 
+    def _raise_if_unreachable(self, exc: OSError, uri: str) -> None:
+        """pyarrow names only the bucket when it cannot reach the server: name the whole file."""
+        error = unreachable_store_error(exc, self.s3.endpoint_url, location=uri)
+        if error is not None:
+            raise error from exc
+
     def read_bytes(self, uri: str) -> bytes:
         fs, path = self._resolve(uri)
-        with fs.open_input_stream(path) as stream:
-            data: bytes = stream.read()
+        try:
+            with fs.open_input_stream(path) as stream:
+                data: bytes = stream.read()
+        except OSError as exc:
+            self._raise_if_unreachable(exc, uri)
+            raise
         return data
 
     def write_bytes(self, uri: str, data: bytes) -> None:
         """Write a whole file so that readers see the old content or the new, never a part."""
+        try:
+            self._write_whole(uri, data)
+        except OSError as exc:
+            self._raise_if_unreachable(exc, uri)
+            raise
+
+    def _write_whole(self, uri: str, data: bytes) -> None:
         fs, path = self._resolve(uri)
         parent = path.rsplit("/", 1)[0]
         fs.create_dir(parent, recursive=True)
