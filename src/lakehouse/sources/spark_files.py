@@ -6,13 +6,14 @@ keeps the exactly-once record of which files each batch took; the format's reade
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from lakehouse.core.storage import FileInfo
 from lakehouse.engines.spark.session import location_from_spark
+from lakehouse.sources import ledger
 
 # The discovery stream lists files and reads no content (binaryFile reads content only when selected).
 BINARY_FILE_SCHEMA = "path STRING, modificationTime TIMESTAMP, length BIGINT, content BINARY"
@@ -57,3 +58,14 @@ def landed_files(rows: Sequence[Any], listed: dict[str, FileInfo] | None = None)
             modified = listed[uri].modified
         files.append(LandedFile(uri=uri, spark_path=row["path"], modified=modified, size=int(row["length"])))
     return sorted(files, key=lambda f: (f.modified, f.uri))
+
+
+def wait_for_settled(list_landed: Callable[[], list[FileInfo]], settle_seconds: float) -> list[FileInfo]:
+    """The settle interval before Spark's file stream starts, as far as it can go: the stream lists the
+    folder itself, takes each file name once, and refuses modifiedBefore (a batch-read option only),
+    so a young file cannot be left to a later run. The run waits once, at most `settle_seconds`, for
+    the youngest file to come of age (ledger.discover_settled with no records: every listed file
+    counts); returns the files modified even during that wait, which the stream will take as they are."""
+    if settle_seconds <= 0:
+        return []
+    return ledger.discover_settled(list_landed, {}, settle_seconds).settling

@@ -41,7 +41,7 @@ from lakehouse.sources.bronze_rules import read_batch
 from lakehouse.sources.file_names import landed_data_files
 from lakehouse.sources.registry import spark_reader
 from lakehouse.sources.schema_store import SchemaStore
-from lakehouse.sources.spark_files import BINARY_FILE_SCHEMA, landed_files
+from lakehouse.sources.spark_files import BINARY_FILE_SCHEMA, landed_files, wait_for_settled
 from lakehouse.spec.model import (
     DATE_ADDED,
     SOURCE_FILE_MODIFIED,
@@ -181,6 +181,11 @@ class SparkDriver:
         if not landed:
             self.progress(f"{spec.ref}: no files in {landing} yet")
             return None
+        settle = self.settings.landing_settle_seconds
+        for info in wait_for_settled(lambda: landed_data_files(self.storage.list_files(landing), landing), settle):
+            self.progress(f"{spec.ref}: WARNING {info.uri} was modified less than {settle:g} s ago and may still be "
+                          "being written; Spark's file stream takes it now, once (write landed files under a "
+                          "temporary name such as '.name' or 'name.tmp' and rename them when whole)")
         for info, record in ledger.discover_taken(landed, ledger.spark_outcomes(self.schema_store_log(spec)),
                                                   set()).overwritten:
             self.progress(f"{spec.ref}: WARNING {info.uri} was quarantined by batch {record.batch_id} and has "
