@@ -20,8 +20,10 @@ from lakehouse.spec.model import Pipeline
 from lakehouse.spec.sales import FACT_SALES
 from tests.sales.conftest import SalesLakehouse
 from tests.sales.sales_data import LINEITEM_HEADER, land_initial, line
+from tests.spark.conftest import delta_spark, spark  # noqa: F401  (the one shared session)
 
 from .support import batch_counts, expect
+from .test_spark import on_test_session  # noqa: F401
 
 FACT = str(FACT_SALES.ref)
 QUARANTINE = f"{FACT}_quarantine"
@@ -111,3 +113,32 @@ def test_fail_commits_no_fact_rows_no_inferred_member_no_quarantine_and_no_check
     assert lines_of(lake.rows(FACT)) == [(10, 1), (10, 2), (11, 1), (13, 1)]
     assert [(r["order_key"], r["_batch_id"]) for r in lake.rows(QUARANTINE, "order_key")] == [(12, 0)]
     assert customer_keys(lake) == [1, 2, 3]
+
+
+SPARK_TABLES = ("bronze.customer_raw", "silver.customer", "gold.dim_customer", "bronze.orders_raw",
+                "bronze.lineitem_raw", "silver.orders", "silver.lineitem", FACT)
+
+
+@pytest.mark.spark
+def test_drop_on_a_fact_gives_the_same_outcome_on_spark(tmp_path, on_test_session):  # noqa: F811
+    """The tables the fact needs, on both engines: the same fact rows, quarantine, counts and members."""
+    full = with_fact_expectations(expect("more_than_one", MORE_THAN_ONE, "drop"),
+                                  expect("cheap", "extended_price < 150", "warn"))
+    pipeline = Pipeline("fact-expectations", tuple(full.table(name) for name in SPARK_TABLES))
+    seen = {}
+    for engine in ("embedded", "spark"):
+        settings = Settings.load(landing=str(tmp_path / engine / "landing"),
+                                 warehouse=str(tmp_path / engine / "warehouse"), engine=engine, env={})
+        lake = SalesLakehouse(settings, Storage(settings.s3))
+        land_initial(lake)
+        report = run(lake, pipeline)
+        seen[engine] = {
+            "fact": lines_of(lake.rows(FACT)),
+            "quarantine": sorted((r["order_key"], r["line_number"], r["_failed_expectations"], r["_batch_id"])
+                                 for r in lake.rows(QUARANTINE)),
+            "counts": batch_counts(report, FACT_SALES.ref),
+            "members": customer_keys(lake),
+        }
+    assert seen["spark"] == seen["embedded"]
+    assert seen["spark"]["quarantine"] == [(10, 2, "more_than_one", 0), (13, 1, "more_than_one", 0)]
+    assert seen["spark"]["members"] == [1, 2]
