@@ -27,7 +27,8 @@ def test_spark_reads_cr_only_and_utf16_files(tmp_path):
     run = place.cli("run", timeout=RUN_TIMEOUT)
     # Every other file is ingested; the two corrupt ones stay quarantined (exit 3), as on the embedded engine.
     assert run.returncode == 3, run.stderr[-3000:]
-    assert "2 landed file(s) could not be ingested" in run.stderr
+    report = run.stderr[run.stderr.index("could not be ingested"):]
+    assert all(f"{place.landing}/customer/{name} (batch 0)" in report for name in CORRUPT), report
     assert "Traceback" not in run.stderr
     for name in NAMES:
         rows = assert_ingested(place, name, [3, 5])
