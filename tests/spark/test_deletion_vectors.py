@@ -1,5 +1,5 @@
 """The merge-on-read prototype's deletion vectors against delta-spark 4.0, both ways: Spark reads our
-DV commits and runs DELETE, UPDATE and OPTIMIZE on them; delta-rs reads (and our writer extends) a
+DV commits (rows and change feed) and runs DELETE, UPDATE and OPTIMIZE on them; delta-rs reads (and our writer extends) a
 table whose DVs Spark wrote. Row contents are compared, not counts."""
 
 from __future__ import annotations
@@ -29,13 +29,18 @@ def test_spark_reads_and_changes_a_table_with_our_deletion_vectors(delta_spark, 
     for part in range(3):
         ids = list(range(part * 10, part * 10 + 10))
         write_deltalake(uri, pa.table({"id": pa.array(ids, pa.int64()), "name": [f"n{i}" for i in ids]}),
-                        mode="append")
+                        mode="append", configuration={"delta.enableChangeDataFeed": "true"})
     updates = pa.table({"id": pa.array([1, 15, 28, 99], pa.int64()), "name": ["u1", "u15", "u28", "new99"]})
     result = dv.upsert_with_deletion_vectors(uri, updates, ["id"], app_id="pipeline", app_version=1)
     assert result.files_touched == 3
     expected = {i: f"n{i}" for i in range(30)} | {1: "u1", 15: "u15", 28: "u28", 99: "new99"}
     assert _delta_rs_rows(uri) == expected
     assert _spark_rows(delta_spark, uri) == expected
+    changes = delta_spark.sql(f"SELECT _change_type, id, name FROM table_changes_by_path('{uri}', "
+                              f"{result.version}, {result.version})").collect()
+    assert sorted(tuple(row) for row in changes) == sorted(
+        [("insert", 99, "new99")] + [("update_postimage", i, f"u{i}") for i in (1, 15, 28)]
+        + [("update_preimage", i, f"n{i}") for i in (1, 15, 28)])
 
     delta_spark.sql(f"DELETE FROM delta.`{uri}` WHERE id IN (2, 15)")
     delta_spark.sql(f"UPDATE delta.`{uri}` SET name = 'spark' WHERE id = 28")

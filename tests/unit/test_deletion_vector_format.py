@@ -103,9 +103,16 @@ def test_commit_fails_when_the_version_exists(tmp_path):
     assert dv.commit_actions(Path(uri), 2, [{"commitInfo": {"operation": "MERGE"}}]) == 3
 
 
-def test_refuses_a_change_data_feed_table(tmp_path):
+def test_change_data_files_hold_every_change_and_delta_rs_reads_them(tmp_path):
     uri = str(tmp_path / "cdf")
-    write_deltalake(uri, pa.table({"id": [1]}), configuration={"delta.enableChangeDataFeed": "true"})
-    with pytest.raises(dv.DeletionVectorError, match="enableChangeDataFeed"):
-        dv.upsert_with_deletion_vectors(uri, pa.table({"id": [1]}), ["id"])
-    assert DeltaTable(uri).protocol().reader_features is None, "a refused table keeps its protocol"
+    write_deltalake(uri, pa.table({"id": pa.array([1, 2, 3], pa.int64()), "name": ["a", "b", "c"]}),
+                    configuration={"delta.enableChangeDataFeed": "true"})
+    updates = pa.table({"id": pa.array([2, 9], pa.int64()), "name": ["b2", "new9"]})
+    version = dv.upsert_with_deletion_vectors(uri, updates, ["id"]).version
+    changes = pa.table(DeltaTable(uri).load_cdf(starting_version=version, ending_version=version).read_all())
+    got = sorted(zip(changes.column("_change_type").to_pylist(), changes.column("id").to_pylist(),
+                     changes.column("name").to_pylist(), strict=True))
+    assert got == [("insert", 9, "new9"), ("update_postimage", 2, "b2"), ("update_preimage", 2, "b")]
+    assert _rows(uri) == {1: "a", 2: "b2", 3: "c", 9: "new9"}
+    # Writer 4 implied changeDataFeed; at writer 7 it must be listed, or delta-spark refuses the table.
+    assert {"changeDataFeed", "deletionVectors"} <= set(DeltaTable(uri).protocol().writer_features)

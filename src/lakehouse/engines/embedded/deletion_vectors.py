@@ -5,9 +5,8 @@ touched file keeps its bytes; its replaced rows are marked in a deletion vector 
 land in one new file. Off by default and not wired into any strategy: this measures the gain.
 
 Protocol references are to PROTOCOL.md of the Delta Lake repository (delta-io/delta), by section name.
-Limits of the prototype: local tables only (put-if-absent is a hard link), no partitioned tables, no
-change data files (a table with delta.enableChangeDataFeed=true is refused rather than given a change
-feed that misses this commit's changes), single-part checkpoints only when replaying the log.
+Limits: local tables only (put-if-absent is a hard link), unpartitioned, single-part checkpoints
+only in the log replay. Change data files are written where delta.enableChangeDataFeed=true.
 """
 
 from __future__ import annotations
@@ -40,6 +39,8 @@ _ENCODED_UUID_LENGTH = 20
 _Z85 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
 _Z85_INDEX = {char: position for position, char in enumerate(_Z85)}
 DV_FEATURE = "deletionVectors"
+_LEGACY_WRITER_FEATURES = ((2, ("AppendOnly", "Invariants")), (3, ("CheckConstraints",)),
+                           (4, ("ChangeDataFeed", "GeneratedColumns")), (5, ("ColumnMapping",)), (6, ("IdentityColumns",)))
 
 
 class DeletionVectorError(LakehouseError):
@@ -55,14 +56,9 @@ def z85_encode(data: bytes) -> str:
     if len(data) % 4:
         raise DeletionVectorError(f"Z85 encodes whole 4-byte words; got {len(data)} bytes",
                                   hint="pad the data to a multiple of 4 bytes")
-    chars: list[str] = []
-    for (word,) in struct.iter_unpack(">I", data):
-        digits = []
-        for _ in range(5):
-            word, digit = divmod(word, 85)
-            digits.append(_Z85[digit])
-        chars.extend(reversed(digits))
-    return "".join(chars)
+    # Each big-endian 32-bit word becomes five base-85 digits, most significant first.
+    return "".join(_Z85[word // 85**power % 85] for (word,) in struct.iter_unpack(">I", data)
+                   for power in range(4, -1, -1))
 
 
 def z85_decode(text: str) -> bytes:
@@ -161,24 +157,21 @@ def read_deletion_vector(table_dir: Path, descriptor: dict[str, Any]) -> list[in
     return deserialize_row_indexes(data)
 
 
-def _read_checkpoint(log_dir: Path) -> tuple[int, dict[str, dict[str, Any]]]:
+def _read_checkpoint(log_dir: Path) -> tuple[int, list[dict[str, Any]]]:
     last_checkpoint = log_dir / "_last_checkpoint"
     if not last_checkpoint.exists():
-        return -1, {}
+        return -1, []
     pointer = json.loads(last_checkpoint.read_text())
     version = int(pointer["version"])
     checkpoint = log_dir / f"{version:020d}.checkpoint.parquet"
     if pointer.get("parts") or not checkpoint.exists():
         raise DeletionVectorError(f"{log_dir}: checkpoint {pointer} is multi-part or a V2 checkpoint",
                                   hint="the prototype replays single-part checkpoints only")
-    actions = pq.read_table(checkpoint, columns=["add"]).column("add").to_pylist()
-    files = {}
-    for add in actions:
-        if add is not None:
-            # A map column comes back from parquet as (key, value) pairs.
-            add["partitionValues"] = dict(add.get("partitionValues") or [])
-            files[add["path"]] = add
-    return version, files
+    adds = [add for add in pq.read_table(checkpoint, columns=["add"]).column("add").to_pylist() if add]
+    for add in adds:
+        # A map column comes back from parquet as (key, value) pairs.
+        add["partitionValues"] = dict(add.get("partitionValues") or [])
+    return version, adds
 
 
 def _file_id(action: dict[str, Any]) -> tuple[str, str | None]:
@@ -186,19 +179,17 @@ def _file_id(action: dict[str, Any]) -> tuple[str, str | None]:
     descriptor = action.get("deletionVector")
     if not descriptor:
         return action["path"], None
-    offset = descriptor.get("offset")
-    suffix = "" if offset is None else f"@{offset}"
+    suffix = "" if descriptor.get("offset") is None else f"@{descriptor['offset']}"
     return action["path"], f"{descriptor['storageType']}{descriptor['pathOrInlineDv']}{suffix}"
 
 
 def active_files(table_dir: Path) -> dict[str, dict[str, Any]]:
     """Log replay: path -> live `add` action, with its deletionVector. Keyed by (path, DV) because a
     commit may hold the new add of a path before the remove of its old DV (delta-spark's DELETE does).
-
     delta-rs's get_add_actions shows neither the raw stats nor the DV descriptor, hence this replay."""
     log_dir = table_dir / "_delta_log"
     version, checkpointed = _read_checkpoint(log_dir)
-    files = {_file_id(add): add for add in checkpointed.values()}
+    files = {_file_id(add): add for add in checkpointed}
     for commit in sorted(log_dir.glob("[0-9]" * 20 + ".json")):
         if int(commit.stem) <= version:
             continue
@@ -216,8 +207,14 @@ def enable_deletion_vectors(table_uri: str) -> None:
     (_metadata_with_dvs_enabled): delta-rs's set_table_properties would also add variantType."""
     deltalake = require("deltalake")
     table = deltalake.DeltaTable(table_uri)
-    if DV_FEATURE not in (table.protocol().reader_features or []):
-        table.alter.add_feature(deltalake.TableFeatures.DeletionVectors, allow_protocol_versions_increase=True)
+    protocol = table.protocol()
+    if DV_FEATURE not in (protocol.reader_features or []):
+        # "Table Features for New and Existing Tables": writer 7 must list what the legacy writer
+        # version implied; delta-rs's add_feature drops them (delta-spark then refuses a CDF table).
+        implied = [name for version, names in _LEGACY_WRITER_FEATURES if version <= protocol.min_writer_version < 7
+                   for name in names]
+        features = [getattr(deltalake.TableFeatures, name) for name in ("DeletionVectors", *implied)]
+        table.alter.add_feature(features, allow_protocol_versions_increase=True)
 
 
 def _metadata_with_dvs_enabled(table: Any) -> dict[str, Any] | None:
@@ -244,15 +241,37 @@ class DvUpsertResult:
 
 
 def _new_deleted_rows(table_dir: Path, add: dict[str, Any], keys: pa.Table,
-                      key_columns: Sequence[str]) -> tuple[list[int], int]:
-    """Row indexes of `add`'s file whose key is in `keys`, united with its current DV; and its row count."""
+                      key_columns: Sequence[str]) -> tuple[list[int], int, list[int]]:
+    """Row indexes of `add`'s file whose key is in `keys`, united with its current DV; its row count;
+    and the newly deleted indexes alone."""
     # `path` is a URI reference ("Add File and Remove File"): percent-encoded.
     data = pq.read_table(table_dir / unquote(add["path"]), columns=list(key_columns))
     data = data.append_column("__row_index", pa.array(range(data.num_rows), pa.int64()))
     matched = data.join(keys, keys=list(key_columns), join_type="left semi").column("__row_index")
     already = set(read_deletion_vector(table_dir, add["deletionVector"])) if add.get("deletionVector") else set()
     new = set(matched.to_pylist()) - already
-    return (sorted(already | new) if new else []), data.num_rows
+    return (sorted(already | new) if new else []), data.num_rows, sorted(new)
+
+
+def _change_data_action(table_dir: Path, preimages: list[pa.Table], rows: pa.Table,
+                        key_columns: Sequence[str]) -> dict[str, Any]:
+    """"Change Data Files" and "Add CDC File": a version with a `cdc` action is read from its change
+    files alone, so they hold every change: replaced rows as update_preimage, their new values as
+    update_postimage, new keys as insert."""
+    schema = preimages[0].schema if preimages else rows.schema
+    before = pa.concat_tables(preimages) if preimages else schema.empty_table()
+    rows = rows.select(schema.names).cast(schema)
+    replaced = before.select(list(key_columns))
+    parts = {"update_preimage": before,
+             "update_postimage": rows.join(replaced, keys=list(key_columns), join_type="left semi"),
+             "insert": rows.join(replaced, keys=list(key_columns), join_type="left anti")}
+    changes = [part.append_column("_change_type", pa.array([kind] * part.num_rows, pa.string()))
+               for kind, part in parts.items()]
+    name = f"_change_data/cdc-00000-{uuid.uuid4()}.c000.snappy.parquet"
+    (table_dir / "_change_data").mkdir(exist_ok=True)
+    pq.write_table(pa.concat_tables(changes), table_dir / name, compression="snappy")
+    return {"cdc": {"path": name, "partitionValues": {}, "size": (table_dir / name).stat().st_size,
+                    "dataChange": False}}
 
 
 def _wide_stats(stats: str | None, num_records: int) -> str:
@@ -284,11 +303,9 @@ def _write_data_file(table_dir: Path, rows: pa.Table, now_ms: int) -> dict[str, 
 
 
 def commit_actions(table_dir: Path, read_version: int, actions: Sequence[dict[str, Any]]) -> int:
-    """Write `_delta_log/<read_version + 1>.json` only if absent, as delta-rs does on a local store
-    (a hard link fails when the name exists), so a concurrent commit of that version wins and this
-    one fails instead of overwriting it. Returns the committed version."""
-    log_dir = table_dir / "_delta_log"
-    version = read_version + 1
+    """Write `_delta_log/<read_version + 1>.json` only if absent (a hard link, as delta-rs does on a
+    local store), so a concurrent commit of that version wins and this one fails; returns the version."""
+    log_dir, version = table_dir / "_delta_log", read_version + 1
     target = log_dir / f"{version:020d}.json"
     # A name starting with '.' is ignored by every reader's log listing.
     staged = log_dir / f".{uuid.uuid4()}.json.tmp"
@@ -304,16 +321,13 @@ def commit_actions(table_dir: Path, read_version: int, actions: Sequence[dict[st
     return version
 
 
-def _check_table(table_uri: str, key_columns: Sequence[str]) -> tuple[Path, int, dict[str, Any] | None]:
+def _check_table(table_uri: str, key_columns: Sequence[str]) -> tuple[Path, int, dict[str, Any] | None, bool]:
     deltalake = require("deltalake")
     table = deltalake.DeltaTable(table_uri)
     metadata = table.metadata()
     if metadata.partition_columns:
         raise DeletionVectorError(f"{table_uri} is partitioned by {metadata.partition_columns}",
                                   hint="the merge-on-read prototype handles unpartitioned tables only")
-    if metadata.configuration.get("delta.enableChangeDataFeed") == "true":
-        raise DeletionVectorError(f"{table_uri} has delta.enableChangeDataFeed=true",
-                                  hint="the prototype writes no change data files; use the engine's MERGE")
     missing = [name for name in key_columns if name not in table.schema().to_arrow().names]
     if missing:
         raise DeletionVectorError(f"key columns {missing} are not in {table_uri}",
@@ -321,7 +335,8 @@ def _check_table(table_uri: str, key_columns: Sequence[str]) -> tuple[Path, int,
     # Only a table the prototype can handle gets its protocol upgraded.
     enable_deletion_vectors(table_uri)
     table = deltalake.DeltaTable(table_uri)
-    return Path(table_uri.removeprefix("file://")), table.version(), _metadata_with_dvs_enabled(table)
+    change_feed = metadata.configuration.get("delta.enableChangeDataFeed") == "true"
+    return Path(table_uri.removeprefix("file://")), table.version(), _metadata_with_dvs_enabled(table), change_feed
 
 
 def upsert_with_deletion_vectors(table_uri: str, rows: pa.Table, key_columns: Sequence[str],
@@ -329,13 +344,15 @@ def upsert_with_deletion_vectors(table_uri: str, rows: pa.Table, key_columns: Se
     """Replace the rows whose key is in `rows` and insert the rest: touched files get a DV (remove
     plus add carrying `deletionVector`), `rows` land in one new file, with the app's `txn` in the
     same commit. Each row of `rows` is written, changed or not (no change detection here)."""
-    table_dir, read_version, metadata_action = _check_table(table_uri, key_columns)
+    table_dir, read_version, metadata_action, change_feed = _check_table(table_uri, key_columns)
     keys = rows.select(list(key_columns))
     now_ms = int(time.time() * 1000)
-    touched, vectors, deleted = [], [], 0
+    touched, vectors, deleted, preimages = [], [], 0, []
     for add in active_files(table_dir).values():
-        indexes, num_records = _new_deleted_rows(table_dir, add, keys, key_columns)
+        indexes, num_records, new = _new_deleted_rows(table_dir, add, keys, key_columns)
         if indexes:
+            if change_feed:
+                preimages.append(pq.read_table(table_dir / unquote(add["path"])).take(new))
             touched.append((add, num_records, len(indexes)))
             vectors.append(serialize_row_indexes(indexes))
             deleted += len(indexes) - int((add.get("deletionVector") or {}).get("cardinality", 0))
@@ -359,6 +376,9 @@ def upsert_with_deletion_vectors(table_uri: str, rows: pa.Table, key_columns: Se
     new_file = _write_data_file(table_dir, rows, now_ms)
     actions.append({"add": new_file})
     written += new_file["size"]
+    if change_feed:
+        actions.append(_change_data_action(table_dir, preimages, rows, key_columns))
+        written += actions[-1]["cdc"]["size"]
     version = commit_actions(table_dir, read_version, actions)
     written += (table_dir / "_delta_log" / f"{version:020d}.json").stat().st_size
     return DvUpsertResult(version, len(touched), deleted, rows.num_rows, written)
