@@ -3,13 +3,17 @@ apply_as_deletes, and orders before the delete, in the gap after it, and after t
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
+
+from lakehouse.kinds.fact import sql as fact_sql
 from lakehouse.runtime.runner import Runner
 from lakehouse.spec import get_pipeline
 from lakehouse.spec.model import Pipeline
-from lakehouse.spec.sales import DIM_CUSTOMER_REF
+from lakehouse.spec.sales import DIM_CUSTOMER_REF, FACT_SALES
 from tests.sales.sales_data import (
     CUSTOMER_DATED_HEADER,
     LINEITEM_HEADER,
@@ -19,9 +23,12 @@ from tests.sales.sales_data import (
     customer,
     line,
 )
+from tests.spark.conftest import duck_engine, settings, spark  # noqa: F401  (the one shared session)
+from tests.spark.parity import assert_same_rows, both
 
 HEADER = CUSTOMER_DATED_HEADER + ",op"
 LOW = datetime(1900, 1, 1, tzinfo=UTC)
+FACT_KEYS = FACT_SALES.keys
 
 
 def at(text: str) -> datetime:
@@ -94,3 +101,42 @@ def test_a_fact_dated_after_the_delete_links_to_the_version_the_delete_closed(la
     assert {k: v for k, v in links(lake).items() if k[0] in (10, 11, 14, 15)} == {
         (10, 1): first, (10, 2): first, (11, 1): late[0], (14, 1): late[0], (15, 1): returned}
     assert written["gold.fact_sales"] == 2
+
+
+@pytest.mark.spark
+def test_the_gap_after_a_delete_is_linked_and_re_pointed_alike_on_spark(spark, duck_engine):  # noqa: F811
+    """The two queries behind the behaviour above, on a dimension with a delete's gap, in both dialects."""
+    from tests.spark.test_fact_parity import (
+        DIMENSION_COLUMNS,
+        HEADER_COLUMNS,
+        HEADERS,
+        LINE_COLUMNS,
+        LINES,
+        RULES,
+        day,
+        run_both,
+    )
+
+    # Key 1: version 1 until 1996-06, deleted 1996-06 .. 1997-01, version 4 from 1997-01 (re-inserted).
+    dimension = [(1, 1, LOW, day(1996, 6)), (4, 1, day(1997, 1), None)]
+    views = {"headers": both(spark, HEADER_COLUMNS, HEADERS), "lines": both(spark, LINE_COLUMNS, LINES),
+             "dimension": both(spark, DIMENSION_COLUMNS, dimension)}
+    rows = run_both(spark, duck_engine, lambda d: fact_sql.fact_rows_sql(d, RULES, FACT_KEYS), views)
+    names = rows[0].column_names
+    linked = {(r[names.index("order_key")], r[names.index("dim_customer_id")]) for r in assert_same_rows(*rows)}
+    # Order 10 (1995-03) is in version 1's interval; 11 (1997-06) after the re-insert; 13's member is unknown.
+    assert linked == {(10, 1), (11, 4), (13, None)}
+
+    headers = [(20, 1, "O", dt.date(1996, 8, 1), "3-MEDIUM")]
+    views["headers"] = both(spark, HEADER_COLUMNS, headers)
+    views["lines"] = both(spark, LINE_COLUMNS, [(20, *LINES[0][1:])])
+    gap = run_both(spark, duck_engine, lambda d: fact_sql.fact_rows_sql(d, RULES, FACT_KEYS), views)
+    assert [r[names.index("dim_customer_id")] for r in assert_same_rows(*gap)] == [1]
+
+    range_columns = [(RULES.dimension.fact_key, "bigint"), ("__from", "timestamp"), ("__until", "timestamp")]
+    views["ranges"] = both(spark, range_columns, [(1, day(1996, 1), day(1996, 6)), (1, day(1995, 1), day(1995, 6))])
+    ranges = run_both(spark, duck_engine, lambda d: fact_sql.ranges_across_deletes_sql(d, RULES), views)
+    naive = lambda value: value.replace(tzinfo=None)  # noqa: E731
+    # The range ending at the delete reaches over the gap to the re-insert; the other is as it was.
+    assert sorted(assert_same_rows(*ranges)) == [(1, naive(day(1995, 1)), naive(day(1995, 6))),
+                                                 (1, naive(day(1996, 1)), naive(day(1997, 1)))]
