@@ -66,3 +66,22 @@ def run_held_at(place: Place, point: str, marker: Path, *args: str, timeout: flo
             raise AssertionError(f"the run did not reach {point} within {timeout}s")
         time.sleep(0.05)
     return HeldRun(process, marker)
+
+
+def restart_metastore(status, database, s3_env: dict[str, str]) -> None:
+    """Start the session's metastore again on its port, state folder and database, reaching S3 as
+    tests/services/metastore.py started it (core-site.xml reads AWS_* once, at start)."""
+    import os
+
+    from lakehouse.catalog.metastore_server import start_metastore
+
+    saved = {key: os.environ.get(key) for key in s3_env}
+    os.environ.update(s3_env)
+    try:
+        start_metastore(Path(status.state_dir), port=status.port, database=database, timeout_seconds=240)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -1,25 +1,32 @@
 """Faults from real servers: the S3 server (versitygw) stops in the middle of a run and starts again
 on the same data folder; the run that hit it fails with a message naming the storage location and
-what to do (no traceback, nonzero exit), and the rerun leaves every table equal to a clean run's."""
+what to do (no traceback, nonzero exit), and the rerun leaves every table equal to a clean run's.
+The Hive Metastore stops before a run: the first table's data is committed, the run says it is not
+registered; once the metastore is back, the rerun registers it and runs the rest."""
 
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 
+from lakehouse.catalog import open_catalog
+from lakehouse.catalog.metastore_server import stop_metastore
 from lakehouse.core.storage import unreachable_store_error
 
-from .server_faults_support import RestartableS3, run_held_at
+from .server_faults_support import RestartableS3, restart_metastore, run_held_at
 from .support import (
     PHASE1,
     PHASE2,
+    TABLES,
     Place,
     check_checkpoints,
     clone,
     no_bronze_duplicates,
     s3_place,
     snapshot,
+    table_version,
 )
 
 pytestmark = pytest.mark.integration
@@ -104,3 +111,36 @@ def test_only_an_unreachable_server_is_turned_into_that_error():
     assert "s3://b/wh/a.json" in unreachable_store_error(pyarrow_style, None).message
     assert unreachable_store_error(OSError("Access Denied for s3://b/wh"), "http://x") is None
     assert unreachable_store_error(ValueError("Connection was fine"), None) is None
+
+
+@pytest.mark.slow  # the metastore's JVM starts again: 15-40 s
+def test_metastore_down_data_commits_then_registration_catches_up(s3_server, hive_metastore, postgres_cluster):
+    prefix = f"faults{uuid.uuid4().hex[:6]}_"
+    place = s3_place(s3_server.endpoint)
+    place.env.update({"LAKEHOUSE_CATALOG": hive_metastore.uri, "LAKEHOUSE_CATALOG_PREFIX": prefix})
+    place.land_all(PHASE1)
+    clean = s3_place(s3_server.endpoint)
+    clean.land_all(PHASE1)
+    clean.run_in_process()
+
+    stop_metastore(Path(hive_metastore.state_dir))
+    try:
+        failed = place.cli("run")
+    finally:
+        restart_metastore(hive_metastore, postgres_cluster.database("metastore"), s3_server.env())
+    assert failed.returncode == 2, failed.stderr
+    assert "Traceback" not in failed.stderr, failed.stderr
+    error = next(line for line in failed.stderr.splitlines() if line.startswith("error: "))
+    assert "bronze.customer_raw is committed (table version 0) but is not registered in the catalog" in error
+    assert f"Cannot reach the Hive Metastore at {hive_metastore.uri}" in error, error
+    assert "run the same command again: it registers bronze.customer_raw" in failed.stderr
+    assert [table_version(place, ref) for ref in TABLES] == [0, None, None]
+
+    rerun = place.cli("run")
+    assert rerun.returncode == 0, rerun.stderr
+    catalog = open_catalog(place.settings(), prefix=prefix)
+    registered = {str(ref): catalog.get_table(ref.schema, ref.name) for ref in TABLES}
+    assert all(registered.values()), registered
+    assert snapshot(place) == snapshot(clean)
+    no_bronze_duplicates(place)
+    check_checkpoints(place)

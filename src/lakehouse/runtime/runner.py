@@ -12,6 +12,7 @@ from lakehouse.catalog.spec import CatalogSpec, default_spec_dir, load_catalog_s
 from lakehouse.catalog.sync import sync_schema, sync_table
 from lakehouse.core.checkpoints import MixedEnginesError, check_engine, record_engine, table_engine
 from lakehouse.core.config import Settings
+from lakehouse.core.errors import LakehouseError
 from lakehouse.core.storage import Storage
 from lakehouse.engines.base import Transaction
 from lakehouse.engines.registry import make_engine
@@ -105,8 +106,7 @@ class Runner:
                 table_report.version = self.engine.table_version(spec.ref)
                 table_report.seconds = round(time.perf_counter() - table_started, 3)
                 report.tables.append(table_report)
-                if any(r.committed for r in results) or (table_report.version is not None and not self._registered(spec)):
-                    self.register(spec)
+                self._register_committed(spec, results, table_report.version)
                 # "[n/total]" first: the CLI draws it as a bar on a terminal (cli/progress.py).
                 self.progress(f"[{number}/{len(selected)}] {_describe(table_report)}")
         return every_result
@@ -139,6 +139,20 @@ class Runner:
         if self.catalog is None:
             return True
         return self.catalog.get_table(spec.ref.schema, spec.ref.name) is not None
+
+    def _register_committed(self, spec: TableSpec, results: list[BatchResult], version: int | None) -> None:
+        """Register a table that committed now, or earlier without getting registered (a catalog that
+        was down then): the data stays committed when the catalog fails, so the error says so."""
+        try:
+            if any(r.committed for r in results) or (version is not None and not self._registered(spec)):
+                self.register(spec)
+        except LakehouseError as exc:
+            raise LakehouseError(
+                f"{spec.ref} is committed (table version {version}) but is not registered in the catalog, "
+                f"and the tables after it did not run: {exc.message}",
+                hint=f"{exc.hint or 'fix the catalog'}; then run the same command again: it registers "
+                     f"{spec.ref} and runs the rest (or `lakehouse catalog apply` registers without running)",
+            ) from exc
 
     def register(self, spec: TableSpec) -> None:
         """Register the table (and its schema) exactly as `lakehouse catalog apply` would.
