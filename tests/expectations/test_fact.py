@@ -115,6 +115,29 @@ def test_fail_commits_no_fact_rows_no_inferred_member_no_quarantine_and_no_check
     assert customer_keys(lake) == [1, 2, 3]
 
 
+
+def test_a_batch_that_stops_after_its_member_and_quarantine_commits_is_replayed_without_duplicates(lake, monkeypatch):
+    from lakehouse.kinds.fact import strategy
+
+    pipeline = with_fact_expectations(expect("not_order_12", "order_key <> 12", "drop"))
+
+    def stopped(*args, **kwargs):
+        raise RuntimeError("stopped before the fact commit")
+
+    monkeypatch.setattr(strategy, "write_batch", stopped)
+    with pytest.raises(RuntimeError, match="before the fact commit"):
+        run(lake, pipeline)
+    assert lake.version(FACT) is None
+    assert customer_keys(lake) == [1, 2, 3] and lines_of(lake.rows(QUARANTINE)) == [(12, 1)]
+
+    monkeypatch.undo()
+    run(lake, pipeline)
+    assert customer_keys(lake) == [1, 2, 3], "the replay reuses the member, it infers no second one"
+    assert [(r["order_key"], r["_batch_id"]) for r in lake.rows(QUARANTINE, "order_key")] == [(12, 0)]
+    member = next(r["dim_customer_id"] for r in lake.rows("gold.dim_customer", "c_custkey") if r["c_custkey"] == 3)
+    assert {(r["order_key"], r["dim_customer_id"]) for r in lake.rows(FACT, "order_key")} == {
+        (10, 1), (11, 1), (13, member)}
+
 SPARK_TABLES = ("bronze.customer_raw", "silver.customer", "gold.dim_customer", "bronze.orders_raw",
                 "bronze.lineitem_raw", "silver.orders", "silver.lineitem", FACT)
 
