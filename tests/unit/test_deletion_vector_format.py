@@ -116,3 +116,14 @@ def test_change_data_files_hold_every_change_and_delta_rs_reads_them(tmp_path):
     assert _rows(uri) == {1: "a", 2: "b2", 3: "c", 9: "new9"}
     # Writer 4 implied changeDataFeed; at writer 7 it must be listed, or delta-spark refuses the table.
     assert {"changeDataFeed", "deletionVectors"} <= set(DeltaTable(uri).protocol().writer_features)
+
+
+def test_z85_rejects_damaged_text_and_batches_that_do_not_fit(tmp_path):
+    with pytest.raises(dv.DeletionVectorError, match="'~' is not a Z85 character"):
+        dv.z85_decode("~0000")
+    uri = _three_file_table(tmp_path / "t")
+    with pytest.raises(dv.DeletionVectorError, match="exactly the table's columns"):
+        dv.upsert_with_deletion_vectors(uri, pa.table({"id": pa.array([1], pa.int64())}), ["id"])
+    # Types are the table's: an int32 batch lands as int64 like the existing files.
+    dv.upsert_with_deletion_vectors(uri, pa.table({"id": pa.array([1], pa.int32()), "name": ["u1"]}), ["id"])
+    assert _rows(uri)[1] == "u1"

@@ -65,16 +65,13 @@ def z85_decode(text: str) -> bytes:
     if len(text) % 5:
         raise DeletionVectorError(f"Z85 text has {len(text)} characters, not a multiple of 5: {text!r}",
                                   hint="the descriptor's pathOrInlineDv is damaged")
-    out = bytearray()
-    for start in range(0, len(text), 5):
-        word = 0
-        for char in text[start:start + 5]:
-            if char not in _Z85_INDEX:
-                raise DeletionVectorError(f"{char!r} is not a Z85 character in {text!r}",
-                                          hint="the descriptor's pathOrInlineDv is damaged")
-            word = word * 85 + _Z85_INDEX[char]
-        out += struct.pack(">I", word)
-    return bytes(out)
+    try:
+        words = [sum(_Z85_INDEX[char] * 85**(4 - place) for place, char in enumerate(text[start:start + 5]))
+                 for start in range(0, len(text), 5)]
+    except KeyError as exc:
+        raise DeletionVectorError(f"{exc.args[0]!r} is not a Z85 character in {text!r}",
+                                  hint="the descriptor's pathOrInlineDv is damaged") from exc
+    return struct.pack(f">{len(words)}I", *words)
 
 
 def serialize_row_indexes(row_indexes: Iterable[int]) -> bytes:
@@ -286,7 +283,8 @@ def _wide_stats(stats: str | None, num_records: int) -> str:
 def _file_stats(rows: pa.Table) -> str:
     minimum, maximum, nulls = {}, {}, {}
     for name, column in zip(rows.column_names, rows.columns, strict=True):
-        nulls[name] = column.null_count
+        if not pa.types.is_nested(column.type):  # nested columns' nullCount is a nested object
+            nulls[name] = column.null_count
         if pa.types.is_integer(column.type) or pa.types.is_floating(column.type) or pa.types.is_string(column.type):
             bounds = pc.min_max(column).as_py()
             if bounds["min"] is not None:
@@ -321,22 +319,25 @@ def commit_actions(table_dir: Path, read_version: int, actions: Sequence[dict[st
     return version
 
 
-def _check_table(table_uri: str, key_columns: Sequence[str]) -> tuple[Path, int, dict[str, Any] | None, bool]:
+def _check_table(table_uri: str, rows: pa.Table,
+                 key_columns: Sequence[str]) -> tuple[Path, int, dict[str, Any] | None, bool, pa.Table]:
     deltalake = require("deltalake")
     table = deltalake.DeltaTable(table_uri)
     metadata = table.metadata()
     if metadata.partition_columns:
         raise DeletionVectorError(f"{table_uri} is partitioned by {metadata.partition_columns}",
                                   hint="the merge-on-read prototype handles unpartitioned tables only")
-    missing = [name for name in key_columns if name not in table.schema().to_arrow().names]
-    if missing:
-        raise DeletionVectorError(f"key columns {missing} are not in {table_uri}",
-                                  hint=f"valid columns: {table.schema().to_arrow().names}")
+    schema = pa.schema(table.schema().to_arrow())
+    if set(rows.column_names) != set(schema.names) or not set(key_columns) <= set(schema.names):
+        raise DeletionVectorError(f"batch columns {rows.column_names} or keys {list(key_columns)} do not fit "
+                                  f"{table_uri}", hint=f"the batch needs exactly the table's columns: {schema.names}")
     # Only a table the prototype can handle gets its protocol upgraded.
     enable_deletion_vectors(table_uri)
     table = deltalake.DeltaTable(table_uri)
     change_feed = metadata.configuration.get("delta.enableChangeDataFeed") == "true"
-    return Path(table_uri.removeprefix("file://")), table.version(), _metadata_with_dvs_enabled(table), change_feed
+    # Cast to the table's types so the new file's physical schema is the table's (no schema evolution).
+    return (Path(table_uri.removeprefix("file://")), table.version(), _metadata_with_dvs_enabled(table),
+            change_feed, rows.select(schema.names).cast(schema))
 
 
 def upsert_with_deletion_vectors(table_uri: str, rows: pa.Table, key_columns: Sequence[str],
@@ -344,7 +345,7 @@ def upsert_with_deletion_vectors(table_uri: str, rows: pa.Table, key_columns: Se
     """Replace the rows whose key is in `rows` and insert the rest: touched files get a DV (remove
     plus add carrying `deletionVector`), `rows` land in one new file, with the app's `txn` in the
     same commit. Each row of `rows` is written, changed or not (no change detection here)."""
-    table_dir, read_version, metadata_action, change_feed = _check_table(table_uri, key_columns)
+    table_dir, read_version, metadata_action, change_feed, rows = _check_table(table_uri, rows, key_columns)
     keys = rows.select(list(key_columns))
     now_ms = int(time.time() * 1000)
     touched, vectors, deleted, preimages = [], [], 0, []
