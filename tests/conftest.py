@@ -22,6 +22,12 @@ pytest_plugins = ["tests.services.s3_server", "tests.services.metastore"]
 os.environ.setdefault("LAKEHOUSE_SETTLE_SECONDS", "0")
 
 
+def env_without_lakehouse_settings() -> dict[str, str]:
+    """This process's environment for a child `lakehouse`, without the LAKEHOUSE_* settings a test
+    sets itself; the suite's settle interval stays."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_") or k == "LAKEHOUSE_SETTLE_SECONDS"}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -3,7 +3,6 @@ that finishes the batch logs it succeeded. Crashes are injected as in tests/robu
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from lakehouse.core.storage import Storage
 from lakehouse.ops.events import final_rows, last_batches
 from lakehouse.ops.inspection import Inspector
 from lakehouse.spec.pipelines import CUSTOMER_PIPELINE
+from tests.conftest import env_without_lakehouse_settings
 from tests.robustness.support import REPO
 
 from .support import FILE_1, FILE_2, events, land, settings_in
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 
 def lakehouse_run(settings, crash_at: str | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_") or k == "LAKEHOUSE_SETTLE_SECONDS"}
+    env = env_without_lakehouse_settings()
     env.update({"LAKEHOUSE_LANDING": settings.landing, "LAKEHOUSE_WAREHOUSE": settings.warehouse})
     if crash_at:
         env["LAKEHOUSE_CRASH_AT"] = crash_at

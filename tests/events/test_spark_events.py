@@ -10,28 +10,15 @@ from lakehouse.core.storage import Storage
 from lakehouse.runtime import runner as runner_module
 from lakehouse.runtime.events import event_log_uri
 from lakehouse.spec.pipelines import CUSTOMER_PIPELINE
-from tests.spark.conftest import delta_spark, spark  # noqa: F401  (the one shared session)
+from tests.spark.conftest import delta_spark, on_test_session, spark  # noqa: F401  (the one shared session)
 
 from .support import FILE_1, FILE_2, comparable, events, land, settings_in
 
 pytestmark = pytest.mark.spark
 
 
-@pytest.fixture
-def on_test_session(delta_spark, monkeypatch):  # noqa: F811
-    """Spark runs use the test session, not a second one."""
-    from lakehouse.engines.embedded.engine import EmbeddedEngine
-    from lakehouse.engines.spark import SparkEngine
 
-    def make_engine(settings_, storage):
-        if settings_.engine == "spark":
-            return SparkEngine(settings_, storage, spark=delta_spark)
-        return EmbeddedEngine(settings_, storage)
-
-    monkeypatch.setattr(runner_module, "make_engine", make_engine)
-
-
-def test_embedded_and_spark_log_the_same_events(tmp_path, on_test_session):
+def test_embedded_and_spark_log_the_same_events(tmp_path, on_test_session):  # noqa: F811
     logged = {}
     for engine in ("embedded", "spark"):
         settings = settings_in(tmp_path / engine, engine=engine)

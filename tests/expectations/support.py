@@ -15,6 +15,7 @@ from lakehouse.runtime.runner import Runner, RunReport
 from lakehouse.spec.expectations import Expectation, OnViolation
 from lakehouse.spec.model import Pipeline, TableRef
 from lakehouse.spec.pipelines import CUSTOMER, CUSTOMER_RAW, DIM_CUSTOMER
+from tests.conftest import env_without_lakehouse_settings
 
 HEADER = "c_custkey,c_name,c_address,c_nationkey,c_phone,c_acctbal,c_mktsegment,c_comment"
 BRONZE, SILVER, GOLD = CUSTOMER_RAW.ref, CUSTOMER.ref, DIM_CUSTOMER.ref
@@ -57,7 +58,7 @@ class Place:
         return str(self.root / "warehouse")
 
     def settings(self) -> Settings:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_") or k == "LAKEHOUSE_SETTLE_SECONDS"}
+        env = env_without_lakehouse_settings()
         return Settings.load(landing=self.landing, warehouse=self.warehouse, engine=self.engine, env=env)
 
     def land(self, name: str, rows: list[str]) -> None:

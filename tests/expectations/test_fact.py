@@ -20,10 +20,9 @@ from lakehouse.spec.model import Pipeline
 from lakehouse.spec.sales import FACT_SALES
 from tests.sales.conftest import SalesLakehouse
 from tests.sales.sales_data import LINEITEM_HEADER, land_initial, line
-from tests.spark.conftest import delta_spark, spark  # noqa: F401  (the one shared session)
+from tests.spark.conftest import delta_spark, on_test_session, spark  # noqa: F401  (the one shared session)
 
 from .support import batch_counts, expect
-from .test_spark import on_test_session  # noqa: F401
 
 FACT = str(FACT_SALES.ref)
 QUARANTINE = f"{FACT}_quarantine"

@@ -8,8 +8,7 @@ import pytest
 from lakehouse.core.errors import ExpectationFailedError
 from lakehouse.core.storage import Storage
 from lakehouse.ops.inspection import Inspector
-from lakehouse.runtime import runner as runner_module
-from tests.spark.conftest import delta_spark, spark  # noqa: F401  (the one shared session)
+from tests.spark.conftest import delta_spark, on_test_session, spark  # noqa: F401  (the one shared session)
 
 from .support import BRONZE, ROWS, SILVER, Place, batch_counts, expect, pipeline, quarantine_of
 
@@ -19,25 +18,12 @@ pytestmark = pytest.mark.spark
 VARYING = {"_quarantined_at", "date_added", "source_file_modified", "source_filename", "_commit_timestamp"}
 
 
-@pytest.fixture
-def on_test_session(delta_spark, monkeypatch):  # noqa: F811
-    """Spark runs use the test session, not a second one."""
-    from lakehouse.engines.embedded.engine import EmbeddedEngine
-    from lakehouse.engines.spark import SparkEngine
-
-    def make_engine(settings_, storage):
-        if settings_.engine == "spark":
-            return SparkEngine(settings_, storage, spark=delta_spark)
-        return EmbeddedEngine(settings_, storage)
-
-    monkeypatch.setattr(runner_module, "make_engine", make_engine)
-
 
 def comparable(rows):
     return [{k: v for k, v in row.items() if k not in VARYING} for row in rows]
 
 
-def test_drop_and_warn_give_the_same_quarantine_and_counts_on_both_engines(tmp_path, on_test_session):
+def test_drop_and_warn_give_the_same_quarantine_and_counts_on_both_engines(tmp_path, on_test_session):  # noqa: F811
     spec = pipeline(bronze=(expect("balance_not_negative", "c_acctbal >= 0", "drop"),
                             expect("known_segment", "c_mktsegment <> 'MACHINERY'", "warn")),
                     silver=(expect("nation_below_five", "c_nationkey < 5", "drop"),), gold=None)
@@ -64,7 +50,7 @@ def test_drop_and_warn_give_the_same_quarantine_and_counts_on_both_engines(tmp_p
                                             "passed_rows": 1, "failed_rows": 1}]]
 
 
-def test_fail_on_spark_commits_nothing_and_the_retried_batch_commits(tmp_path, on_test_session):
+def test_fail_on_spark_commits_nothing_and_the_retried_batch_commits(tmp_path, on_test_session):  # noqa: F811
     place = Place(tmp_path, engine="spark")
     place.land("customer_0001.csv", ROWS)
     with pytest.raises(ExpectationFailedError, match="nation_below_five") as failed:

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from lakehouse.cli.main import main
-from lakehouse.runtime import runner as runner_module
-from tests.spark.conftest import delta_spark, spark  # noqa: F401 - the Spark tests' session fixtures
+from tests.spark.conftest import delta_spark, on_test_session, spark  # noqa: F401 - the Spark tests' session fixtures
 
 PIPELINE_FILE = """\
 pipeline: products
@@ -88,13 +87,9 @@ def _rows(capsys, sql: str) -> list[tuple]:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_a_json_products_project_with_deletes_and_expectations(engine, project, capsys, monkeypatch, request):
+def test_a_json_products_project_with_deletes_and_expectations(engine, project, capsys, request):
     if engine == "spark":
-        from lakehouse.engines.spark import SparkEngine
-
-        session = request.getfixturevalue("delta_spark")  # the tests' one session, not a second JVM
-        monkeypatch.setattr(runner_module, "make_engine",
-                            lambda settings, storage: SparkEngine(settings, storage, spark=session))
+        request.getfixturevalue("on_test_session")  # the tests' one session, not a second JVM
     _land(project, "products_0001.json", FIRST)
     main(["--engine", engine, "run", "--pipeline", "products"])
     _land(project, "products_0002.json", SECOND)

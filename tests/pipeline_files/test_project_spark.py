@@ -8,20 +8,14 @@ import json
 import pytest
 
 from lakehouse.cli.main import main
-from lakehouse.runtime import runner as runner_module
 from tests.pipeline_files.helpers import PRODUCTS, write_pipeline
 from tests.pipeline_files.test_project_cli import FIRST, SECOND, land
-from tests.spark.conftest import delta_spark, spark  # noqa: F401 - the Spark tests' session fixtures
+from tests.spark.conftest import delta_spark, on_test_session, spark  # noqa: F401 - the Spark tests' session fixtures
 
 pytestmark = pytest.mark.spark
 
 
-def test_the_products_project_on_spark(tmp_path, monkeypatch, capsys, delta_spark):  # noqa: F811
-    from lakehouse.engines.spark import SparkEngine
-
-    # The tests' one session (local[2]), not a second JVM.
-    monkeypatch.setattr(runner_module, "make_engine",
-                        lambda settings, storage: SparkEngine(settings, storage, spark=delta_spark))
+def test_the_products_project_on_spark(tmp_path, monkeypatch, capsys, on_test_session):  # noqa: F811
     for name in ("LAKEHOUSE_PROJECT", "LAKEHOUSE_CATALOG"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LAKEHOUSE_LANDING", str(tmp_path / "landing"))

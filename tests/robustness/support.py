@@ -19,6 +19,7 @@ from lakehouse.engines.embedded.engine import EmbeddedEngine
 from lakehouse.runtime.runner import Runner
 from lakehouse.spec import get_pipeline
 from lakehouse.spec.model import TableRef
+from tests.conftest import env_without_lakehouse_settings
 
 REPO = Path(__file__).resolve().parents[2]
 PIPELINE = get_pipeline("customer")
@@ -113,7 +114,7 @@ class Place:
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(REPO))
 
     def process_env(self, extra_env: dict[str, str] | None = None) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_") or k == "LAKEHOUSE_SETTLE_SECONDS"}
+        env = env_without_lakehouse_settings()
         env.update(self.env)
         env.update({"LAKEHOUSE_LANDING": self.landing, "LAKEHOUSE_WAREHOUSE": self.warehouse})
         env.update(extra_env or {})

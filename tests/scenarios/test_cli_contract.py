@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import env_without_lakehouse_settings
 from tests.scenarios import customer_batches as scenario
 
 pytestmark = pytest.mark.integration
@@ -26,7 +27,7 @@ def lakehouse(env, *args, check=True):
 
 @pytest.fixture(params=["embedded", "spark"])
 def env(tmp_path, request):
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_") or k == "LAKEHOUSE_SETTLE_SECONDS"}
+    environment = env_without_lakehouse_settings()
     environment["LAKEHOUSE_LANDING"] = str(tmp_path / "landing")
     environment["LAKEHOUSE_WAREHOUSE"] = str(tmp_path / "warehouse")
     environment["LAKEHOUSE_ENGINE"] = request.param

@@ -56,3 +56,18 @@ def delta_spark(spark):
     if reason:
         pytest.fail(reason, pytrace=False)
     return spark
+
+
+@pytest.fixture
+def on_test_session(delta_spark, monkeypatch):
+    """The runner's Spark runs use the test session (not a second JVM); embedded runs stay embedded."""
+    from lakehouse.engines.embedded.engine import EmbeddedEngine
+    from lakehouse.engines.spark import SparkEngine
+    from lakehouse.runtime import runner as runner_module
+
+    def make_engine(settings_, storage):
+        if settings_.engine == "spark":
+            return SparkEngine(settings_, storage, spark=delta_spark)
+        return EmbeddedEngine(settings_, storage)
+
+    monkeypatch.setattr(runner_module, "make_engine", make_engine)

@@ -30,17 +30,8 @@ FILE_3 = HEADER + "2,B3,addr2,2,222,2.00,MACHINERY,y\n"
 
 
 @pytest.fixture
-def lakehouse(delta_spark, settings, monkeypatch):
+def lakehouse(on_test_session, settings):
     """Runner(engine) on one warehouse; Spark runs use the test session (not a second, 8-partition one)."""
-    from lakehouse.engines.embedded.engine import EmbeddedEngine
-    from lakehouse.engines.spark import SparkEngine
-
-    def make_engine(settings_, storage):
-        if settings_.engine == "spark":
-            return SparkEngine(settings_, storage, spark=delta_spark)
-        return EmbeddedEngine(settings_, storage)
-
-    monkeypatch.setattr(runner_module, "make_engine", make_engine)
     return _Lakehouse(settings)
 
 

@@ -37,6 +37,22 @@ class LandedFile:
     size: int
 
 
+class SparkOpenedFile:
+    """What every Spark reader's opened file shares (sources.base.OpenedFile): its location, and its
+    rows read lazily by its reader. Each format's dataclass declares the fields."""
+
+    file: LandedFile
+    header: list[str]
+    reader: Any
+
+    @property
+    def uri(self) -> str:
+        return self.file.uri
+
+    def raw_rows(self, schema_names: Sequence[str], extra_columns: Sequence[str]) -> Any:
+        return self.reader.raw_rows(self.file, self.header, schema_names, extra_columns)
+
+
 def glob_escaped(path: str) -> str:
     """Spark's DataFrameReader expands globs; a landed file's name is taken literally."""
     return "".join("\\" + ch if ch in _GLOB_CHARACTERS else ch for ch in path)

@@ -41,7 +41,7 @@ from lakehouse.sources.base import MALFORMED_RECORD, SCHEMA_SAMPLE_ROWS
 from lakehouse.sources.file_names import compression_of
 from lakehouse.sources.headers import trimmed
 from lakehouse.sources.landed_text import charset_of_marked, check_is_text, corrupt_compressed
-from lakehouse.sources.spark_files import CODEC_FAILURES, LandedFile, glob_escaped, java_cause
+from lakehouse.sources.spark_files import CODEC_FAILURES, LandedFile, SparkOpenedFile, glob_escaped, java_cause
 from lakehouse.spec.model import SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW
 
 CORRUPT_COLUMN = "__spark_corrupt_record"
@@ -49,7 +49,7 @@ POSITION = "__position"
 
 
 @dataclass
-class SparkCsvFile:
+class SparkCsvFile(SparkOpenedFile):
     """A landed CSV file whose header was read (sources.base.OpenedFile); its rows are read lazily."""
 
     file: LandedFile
@@ -59,18 +59,11 @@ class SparkCsvFile:
     notes: Sequence[str] = ()
     _sample: list[list[str | None]] | None = field(default=None, repr=False)
 
-    @property
-    def uri(self) -> str:
-        return self.file.uri
-
 
     def sample_rows(self) -> list[list[str | None]]:
         if self._sample is None:
             self._sample = self.reader.sample_rows(self.file, self.header)
         return self._sample
-
-    def raw_rows(self, schema_names: Sequence[str], extra_columns: Sequence[str]) -> Any:
-        return self.reader.raw_rows(self.file, self.header, schema_names, extra_columns)
 
 
 class SparkCsvReader:

@@ -22,7 +22,7 @@ from lakehouse.sources.base import MALFORMED_RECORD, SCHEMA_SAMPLE_ROWS
 from lakehouse.sources.file_names import compression_of
 from lakehouse.sources.json.arrow_reader import not_json_lines
 from lakehouse.sources.landed_text import charset_of_marked, corrupt_compressed
-from lakehouse.sources.spark_files import CODEC_FAILURES, LandedFile, glob_escaped, java_cause
+from lakehouse.sources.spark_files import CODEC_FAILURES, LandedFile, SparkOpenedFile, glob_escaped, java_cause
 from lakehouse.spec.model import SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW
 
 CORRUPT_COLUMN = "__spark_corrupt_record"
@@ -30,7 +30,7 @@ _LINE, _TEXT = "__line", "__text"
 
 
 @dataclass
-class SparkJsonFile:
+class SparkJsonFile(SparkOpenedFile):
     """A landed JSON lines file whose fields were listed (sources.base.OpenedFile); rows read lazily."""
 
     file: LandedFile
@@ -39,19 +39,12 @@ class SparkJsonFile:
     notes: Sequence[str] = ()
     _sample: list[list[str | None]] | None = field(default=None, repr=False)
 
-    @property
-    def uri(self) -> str:
-        return self.file.uri
-
     def sample_rows(self) -> list[list[str | None]]:
         if self._sample is None:
             frame = self.reader.parsed(self.file, self.header).where(self.reader.functions.col(CORRUPT_COLUMN).isNull())
             rows = frame.orderBy(_LINE).limit(SCHEMA_SAMPLE_ROWS).collect()
             self._sample = [[row["fields"][name] for name in self.header] for row in rows]
         return self._sample
-
-    def raw_rows(self, schema_names: Sequence[str], extra_columns: Sequence[str]) -> Any:
-        return self.reader.raw_rows(self.file, self.header, schema_names, extra_columns)
 
 
 class SparkJsonReader:

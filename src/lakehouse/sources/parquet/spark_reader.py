@@ -18,7 +18,7 @@ from lakehouse.core.optional import require
 from lakehouse.sources.base import MALFORMED_RECORD
 from lakehouse.sources.file_names import compression_of
 from lakehouse.sources.parquet.arrow_reader import compressed_parquet
-from lakehouse.sources.spark_files import LandedFile, glob_escaped
+from lakehouse.sources.spark_files import LandedFile, SparkOpenedFile, glob_escaped
 from lakehouse.spec.model import SOURCE_FILE_MODIFIED, SOURCE_FILENAME, SOURCE_ROW
 
 # What Spark says of a file that is not (whole) Parquet; any other error is the run's, not the file's.
@@ -43,7 +43,7 @@ def type_name(spark_type: Any) -> str:
 
 
 @dataclass
-class SparkParquetFile:
+class SparkParquetFile(SparkOpenedFile):
     """A landed Parquet file whose schema was read (sources.base.OpenedFile and TypedFile)."""
 
     file: LandedFile
@@ -53,19 +53,12 @@ class SparkParquetFile:
     notes: Sequence[str] = ()
     _sample: list[list[str | None]] | None = field(default=None, repr=False)
 
-    @property
-    def uri(self) -> str:
-        return self.file.uri
-
     def sample_rows(self) -> list[list[str | None]]:
         # The types come from the file: one row tells whether it has any.
         if self._sample is None:
             row = self.reader.texts(self.file, self.header).limit(1).collect()
             self._sample = [[r[f"__c{i}"] for i in range(len(self.header))] for r in row]
         return self._sample
-
-    def raw_rows(self, schema_names: Sequence[str], extra_columns: Sequence[str]) -> Any:
-        return self.reader.raw_rows(self.file, self.header, schema_names, extra_columns)
 
 
 class SparkParquetReader:
