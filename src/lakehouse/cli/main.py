@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from lakehouse.cli import bench, catalog, events, landing, observe, pipeline, project
+from lakehouse.cli import bench, catalog, events, landing, observe, optimize, pipeline, project
 from lakehouse.cli.context import LakehouseContext
 from lakehouse.core.config import Settings
 from lakehouse.core.errors import LakehouseError
@@ -35,7 +35,7 @@ def cli(ctx: click.Context, landing: str | None, warehouse: str | None, catalog_
 
 
 # Each command group is one module with its COMMANDS; a new group is one module and one entry here.
-for _module in (pipeline, landing, catalog, bench, events, observe, project):
+for _module in (pipeline, landing, catalog, bench, events, observe, optimize, project):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

@@ -246,6 +246,26 @@ class SparkEngine(EngineAdapter):
                                  hint="run the pipeline first: lakehouse run --pipeline customer")
         return [row.asDict(recursive=True) for row in rows]
 
+    def optimize(self, ref: TableRef, *, min_deleted_share: float) -> dict[str, Any]:
+        """delta-spark's `REORG TABLE ... APPLY (PURGE)`: rewrites every file with a deletion vector
+        (and any with dropped columns) without its deleted rows. It takes no threshold (its OPTIMIZE
+        runs with maxDeletedRowsRatio 0), so `min_deleted_share` is reported, not applied."""
+        before = self.table_version(ref)
+        if before is None:
+            raise LakehouseError(f"Table {ref} does not exist at {self.tables.path(ref)}.",
+                                 hint="run the pipeline first: lakehouse run --pipeline customer")
+        self.spark.sql(f"REORG TABLE {self.tables.sql_name(ref)} APPLY (PURGE)")
+        latest = (self._history_rows(ref, 1) or [None])[0]
+        # With no file to purge, REORG commits nothing and the latest commit is an older one.
+        if latest is None or int(latest["version"]) == before:
+            return {"ref": str(ref), "version": None, "operation": "REORG", "min_deleted_share": min_deleted_share,
+                    "threshold_applied": False, "files_rewritten": 0, "metrics": {}}
+        metrics = {key: int(value) for key, value in (latest["operationMetrics"] or {}).items()
+                   if str(value).lstrip("-").isdigit()}
+        return {"ref": str(ref), "version": int(latest["version"]), "operation": latest["operation"],
+                "min_deleted_share": min_deleted_share, "threshold_applied": False,
+                "files_rewritten": metrics.get("numRemovedFiles", 0), "metrics": metrics}
+
 
 # The DeltaLog class: open-source delta-spark first, then Databricks Runtime's (which has no
 # org.apache.spark.sql.delta classes).

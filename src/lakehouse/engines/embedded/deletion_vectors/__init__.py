@@ -12,6 +12,7 @@ Limits: local tables only (the commit's put-if-absent is a hard link), unpartiti
 checkpoints in the log replay. Needs pyroaring (`pip install "local-lakehouse[deletion-vectors]"`).
 """
 
+from lakehouse.engines.embedded.deletion_vectors.compaction import CompactionResult, compact_deleted_files
 from lakehouse.engines.embedded.deletion_vectors.format import (
     FILE_FORMAT_VERSION,
     PORTABLE_MAGIC,
@@ -34,8 +35,8 @@ from lakehouse.engines.embedded.deletion_vectors.log import (
 from lakehouse.engines.embedded.deletion_vectors.upsert import DvUpsertResult, upsert_with_deletion_vectors
 
 __all__ = [
-    "DV_FEATURE", "FILE_FORMAT_VERSION", "PORTABLE_MAGIC", "CommitConflictError", "DeletionVectorError",
-    "DvUpsertResult", "active_files", "commit_actions", "deserialize_row_indexes", "dv_file_path",
-    "enable_deletion_vectors", "read_deletion_vector", "serialize_row_indexes", "upsert_with_deletion_vectors",
-    "write_dv_file", "z85_decode", "z85_encode",
+    "DV_FEATURE", "FILE_FORMAT_VERSION", "PORTABLE_MAGIC", "CommitConflictError", "CompactionResult",
+    "DeletionVectorError", "DvUpsertResult", "active_files", "commit_actions", "compact_deleted_files",
+    "deserialize_row_indexes", "dv_file_path", "enable_deletion_vectors", "read_deletion_vector",
+    "serialize_row_indexes", "upsert_with_deletion_vectors", "write_dv_file", "z85_decode", "z85_encode",
 ]
