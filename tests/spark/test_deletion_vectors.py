@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pytest
 from deltalake import DeltaTable, QueryBuilder, write_deltalake
 
 from lakehouse.engines.embedded import deletion_vectors as dv
+from lakehouse.engines.embedded import parquet_reads
 
 pytestmark = pytest.mark.spark
 
@@ -67,6 +69,11 @@ def test_we_read_and_extend_a_table_whose_deletion_vectors_spark_wrote(delta_spa
     assert deleted == sum(int(descriptor["cardinality"]) for descriptor in spark_dvs) == 4
     expected = {i: f"s{i}" for i in range(40) if i % 10 != 3}
     assert _delta_rs_rows(uri) == expected
+    # The embedded engine's own read path (DuckDB's Parquet scan less the deleted rows) agrees.
+    table = DeltaTable(uri)
+    ours = parquet_reads.read_files(duckdb.connect(), table.file_uris(), None, parquet_reads.deleted_rows(table))
+    assert ours is not None
+    assert dict(zip(ours.column("id").to_pylist(), ours.column("name").to_pylist(), strict=True)) == expected
 
     # Our DVs on top of Spark's: the deleted rows stay deleted, the updated ones are replaced.
     updates = pa.table({"id": pa.array([0, 13, 21], pa.int64()), "name": ["u0", "back13", "u21"]})

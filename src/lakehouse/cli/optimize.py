@@ -14,18 +14,8 @@ def _optimize(ctx: LakehouseContext, table: str, min_deleted_share: float) -> di
     from lakehouse.spec.model import TableRef
 
     ref = TableRef.parse(table)
-    engine: Any = make_engine(ctx.settings, ctx.storage)
-    if hasattr(engine, "optimize"):
-        result: dict[str, Any] = engine.optimize(ref, min_deleted_share=min_deleted_share)
-        return result
-    # An engine without its own optimize (the embedded one until it has it): the compaction on its
-    # table's path, which refuses a table that does not exist, is partitioned or is not local.
-    from dataclasses import asdict
-
-    from lakehouse.engines.embedded.deletion_vectors import compact_deleted_files
-
-    return {"ref": str(ref), **asdict(compact_deleted_files(ctx.settings.table_uri(ref.schema, ref.name),
-                                                            min_deleted_share=min_deleted_share))}
+    result: dict[str, Any] = make_engine(ctx.settings, ctx.storage).optimize(ref, min_deleted_share=min_deleted_share)
+    return result
 
 
 def _summary(result: dict[str, Any]) -> str:

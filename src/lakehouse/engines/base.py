@@ -10,6 +10,7 @@ from typing import Any
 from lakehouse.core.change_feed import CHANGE_FEED_COLUMNS
 from lakehouse.core.config import Settings
 from lakehouse.core.dialects import Dialect
+from lakehouse.core.errors import LakehouseError
 from lakehouse.core.merge_plan import MergePlan
 from lakehouse.core.storage import Storage
 from lakehouse.spec.model import TableRef
@@ -156,6 +157,12 @@ class EngineAdapter(abc.ABC):
         q = self.dialect.quote
         match = " AND ".join(f"k.{q(c)} = t.{q(c)}" for c in key_columns)
         return self.sql(f"SELECT t.* FROM t WHERE EXISTS (SELECT 1 FROM k WHERE {match})", {"t": table, "k": keys})
+
+    def optimize(self, ref: TableRef, *, min_deleted_share: float) -> dict[str, Any]:
+        """Rewrite the table's files whose deletion vectors mark at least `min_deleted_share` of their
+        rows, purging the vectors. Returns what it did (`version` None: nothing to rewrite)."""
+        raise LakehouseError(f"The {self.name} engine cannot optimize {ref}.",
+                             hint="use --engine embedded or --engine spark")
 
     @abc.abstractmethod
     def drop_table(self, ref: TableRef) -> bool:

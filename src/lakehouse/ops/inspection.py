@@ -139,7 +139,11 @@ class Inspector:
                 table.load_as_version(version if version is not None else point)
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {self.q(ref.schema)}")
             view = f"__{ref.schema}_{ref.name}"
-            con.register(view, table.to_pyarrow_dataset())
+            if "deletionVectors" in (table.protocol().reader_features or []):
+                # delta-rs's pyarrow dataset refuses deletion vectors; the engine's reads apply them.
+                con.register(view, self.engine.read_table(ref, version=table.version()))
+            else:
+                con.register(view, table.to_pyarrow_dataset())
             con.execute(f"CREATE VIEW {self.q(ref.schema)}.{self.q(ref.name)} AS SELECT * FROM {self.q(view)}")
         self._register_event_log(con)
         try:

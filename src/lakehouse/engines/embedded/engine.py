@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -235,13 +236,21 @@ class EmbeddedEngine(EngineAdapter):
             table = self.fresh_delta_table(ref, None) or table  # its own object: the kept latest one is not moved
             table.load_as_version(as_of)
         files = self._plain_parquet_files(table)
-        rows = parquet_reads.read_files(self.connection, files, columns) if files else None
+        deleted = parquet_reads.deleted_rows(table) if files else None
+        rows = parquet_reads.read_files(self.connection, files, columns, deleted) if files else None
         if rows is not None:
             return rows
+        if parquet_reads.has_deletion_vectors(table):
+            # delta-rs's pyarrow reader refuses deletion vectors; its DataFusion scan applies them.
+            return plain_types(pa.RecordBatchReader.from_stream(table.scan(columns=list(columns) if columns else None)).read_all())
         return plain_types(table.to_pyarrow_table(columns=list(columns) if columns else None))
 
     def table_row_count(self, ref: TableRef, *, version: int | None = None) -> int:
         """From the Delta log's per-file record counts; a count of the rows when a file has none."""
+        table = self.delta_table(ref, version=version)
+        if table is not None and parquet_reads.has_deletion_vectors(table):
+            # numRecords counts a file's physical rows, deleted ones included.
+            return super().table_row_count(ref, version=version)
         counts = self._file_statistics(ref, version).column("num_records")
         if counts.null_count:
             return super().table_row_count(ref, version=version)
@@ -276,9 +285,13 @@ class EmbeddedEngine(EngineAdapter):
         if table is None:
             raise LakehouseError(f"Table {ref} does not exist at {self.table_uri(ref)}.")
         files = self._plain_parquet_files(table)
-        rows = parquet_reads.read_matching_files(self.connection, files, keys, key_columns, columns) if files else None
+        deleted = parquet_reads.deleted_rows(table) if files else None
+        rows = (parquet_reads.read_matching_files(self.connection, files, keys, key_columns, columns, deleted)
+                if files else None)
         if rows is not None:
             return rows
+        if parquet_reads.has_deletion_vectors(table):
+            return super().read_matching(ref, keys, key_columns, version=version, columns=columns)
         first = key_columns[0]
         wanted = pc.unique(keys.column(first).drop_null())
         dataset = table.to_pyarrow_dataset()
@@ -294,14 +307,31 @@ class EmbeddedEngine(EngineAdapter):
 
     def _plain_parquet_files(self, table: DeltaTable) -> list[str] | None:
         """The table's data files when DuckDB can read them as plain Parquet: on local disk (DuckDB has
-        no S3 client without an extension), not partitioned, no column mapping, no deletion vectors."""
+        no S3 client without an extension), not partitioned, no column mapping. Rows deleted by deletion
+        vectors are left out by the reads (parquet_reads.deleted_rows)."""
         if self.storage_options is not None or not parquet_reads.is_plain_parquet_table(table):
             return None
         return table.file_uris()
 
     def dataset(self, ref: TableRef) -> pads.Dataset:
-        """A lazily scanned view of the table, for DuckDB to push projections and filters into."""
-        return self._require(ref).to_pyarrow_dataset()
+        """A lazily scanned view of the table, for DuckDB to push projections and filters into; a
+        table with deletion vectors is read first (delta-rs's pyarrow dataset cannot apply them)."""
+        table = self._require(ref)
+        if parquet_reads.has_deletion_vectors(table):
+            import pyarrow.dataset as pads
+
+            return pads.dataset(self.read_table(ref))
+        return table.to_pyarrow_dataset()
+
+    def optimize(self, ref: TableRef, *, min_deleted_share: float) -> dict[str, Any]:
+        """Rewrites the files whose deletion vectors mark at least `min_deleted_share` of their rows."""
+        from lakehouse.engines.embedded.deletion_vectors.compaction import compact_deleted_files
+
+        self._require(ref)
+        result = compact_deleted_files(self.table_uri(ref), min_deleted_share=min_deleted_share)
+        self.forget_tables()
+        return {"ref": str(ref), "operation": "OPTIMIZE", "min_deleted_share": min_deleted_share,
+                "threshold_applied": True, **asdict(result)}
 
     def drop_table(self, ref: TableRef) -> bool:
         self.forget_tables()
