@@ -44,6 +44,14 @@ def _normalise_location(value: str) -> str:
     return value.rstrip("/")
 
 
+def _flag(name: str, value: str | None) -> bool:
+    if value is None or value.strip().lower() in ("", "0", "false", "no", "off"):
+        return False
+    if value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be true or false, got '{value}'.", hint=f"e.g. {name}=true")
+
+
 def _settle_seconds(value: str | None) -> float | None:
     if value is None or not value.strip():
         return None
@@ -102,6 +110,7 @@ class SettingsChanges(TypedDict, total=False):
     available_now: bool
     settle_seconds: float | None
     event_retention_days: int
+    merge_on_read: bool
 
 
 @dataclass(frozen=True)
@@ -120,6 +129,9 @@ class Settings:
     # A landed file is taken once it has not been modified for this long (LAKEHOUSE_SETTLE_SECONDS; 0: at
     # once). None: SETTLE_SECONDS_LOCAL in a folder, 0 on S3, where an object is listed only once whole.
     settle_seconds: float | None = None
+    # Embedded engine (LAKEHOUSE_MERGE_ON_READ=true): MERGEs into local tables mark replaced rows with
+    # deletion vectors instead of rewriting their files (docs/deletion-vectors.md). Off until it wins.
+    merge_on_read: bool = False
 
     def __post_init__(self) -> None:
         # The engine's name is checked where engines are known (engines/registry.py): core names none.
@@ -156,6 +168,7 @@ class Settings:
             s3=S3Settings.from_env(env),
             event_retention_days=_retention_days(env.get("LAKEHOUSE_EVENT_RETENTION_DAYS")),
             settle_seconds=_settle_seconds(env.get("LAKEHOUSE_SETTLE_SECONDS")),
+            merge_on_read=_flag("LAKEHOUSE_MERGE_ON_READ", env.get("LAKEHOUSE_MERGE_ON_READ")),
         )
 
     def with_overrides(self, **changes: Unpack[SettingsChanges]) -> Settings:

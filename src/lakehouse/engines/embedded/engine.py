@@ -191,6 +191,14 @@ class EmbeddedEngine(EngineAdapter):
 
     def merge(self, ref: TableRef, source: pa.Table, plan: MergePlan, txn: Transaction, *, evolve_schema: bool) -> None:
         table = self._require(ref)
+        if self.settings.merge_on_read and self.storage_options is None:
+            from lakehouse.engines.embedded.deletion_vectors import merge as by_deletion_vectors
+
+            if by_deletion_vectors.can_merge(table, plan):
+                by_deletion_vectors.merge_with_deletion_vectors(
+                    self.connection, self.table_uri(ref), plain_types(source), plan,
+                    app_id=txn.app_id, app_version=txn.batch_id)
+                return
         merger = table.merge(
             source,
             predicate=plan.on,
