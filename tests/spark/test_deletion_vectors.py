@@ -81,3 +81,31 @@ def test_we_read_and_extend_a_table_whose_deletion_vectors_spark_wrote(delta_spa
     expected |= {0: "u0", 13: "back13", 21: "u21"}
     assert _delta_rs_rows(uri) == expected
     assert _spark_rows(delta_spark, uri) == expected
+
+
+def test_spark_reads_a_pipeline_merge_by_deletion_vectors_and_its_change_feed(delta_spark, tmp_path):
+    """The MergePlan path the pipeline uses (update, delete and insert in one commit), read by delta-spark."""
+    import duckdb as duck
+
+    from lakehouse.core.merge_plan import MergePlan
+    from lakehouse.engines.embedded.deletion_vectors.merge import merge_with_deletion_vectors
+
+    uri = str(tmp_path / "merged")
+    for part in range(2):
+        ids = list(range(part * 10, part * 10 + 10))
+        write_deltalake(uri, pa.table({"id": pa.array(ids, pa.int64()), "name": [f"n{i}" for i in ids]}),
+                        mode="append", configuration={"delta.enableChangeDataFeed": "true"} if part == 0 else None)
+    source = pa.table({"id": pa.array([2, 12, 5, 30], pa.int64()), "name": ["u2", "u12", None, "new30"],
+                       "gone": [False, False, True, False]})
+    plan = MergePlan(on="t.id = s.id", update_condition="t.name IS DISTINCT FROM s.name",
+                     update_set={"id": "s.id", "name": "s.name"}, insert_values={"id": "s.id", "name": "s.name"},
+                     delete_condition="s.gone")
+    result = merge_with_deletion_vectors(duck.connect(), uri, source, plan, app_id="pipeline", app_version=7)
+    assert (result.rows_updated, result.rows_deleted, result.rows_inserted, result.files_touched) == (2, 1, 1, 2)
+    expected = {i: f"n{i}" for i in range(20) if i != 5} | {2: "u2", 12: "u12", 30: "new30"}
+    assert _spark_rows(delta_spark, uri) == expected
+    changes = delta_spark.sql(f"SELECT id, name, _change_type FROM table_changes_by_path('{uri}', {result.version})")
+    assert sorted((r["id"], r["name"], r["_change_type"]) for r in changes.collect()) == [
+        (2, "n2", "update_preimage"), (2, "u2", "update_postimage"), (5, "n5", "delete"),
+        (12, "n12", "update_preimage"), (12, "u12", "update_postimage"), (30, "new30", "insert")]
+    assert DeltaTable(uri).transaction_version("pipeline") == 7
