@@ -79,6 +79,8 @@ class BenchOptions:
     # Rows landed as that many one-row files, against one file of them; None skips.
     small_files: int | None = 10_000
     profile_small_files: bool = False
+    # Our engine's MERGEs by deletion vectors (LAKEHOUSE_MERGE_ON_READ); the Spark peer is unchanged.
+    merge_on_read: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -128,7 +130,7 @@ class ScaleRun:
                                                   available_now=max_files_per_batch is None,
                                                   # land_files renames whole files into place: none is
                                                   # half-written, and waiting for them is not the pipeline's cost.
-                                                  settle_seconds=0.0)
+                                                  settle_seconds=0.0, merge_on_read=options.merge_on_read)
         self.storage = Storage(self.settings.s3)
         self.pipeline = pipeline_under_test()
         self.tables, self.skipped = runnable_tables(self.pipeline, sources)

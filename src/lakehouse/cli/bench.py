@@ -53,6 +53,8 @@ def output_paths(output: Path) -> tuple[Path, Path]:
                    "the same rows; 0 skips.")
 @click.option("--profile-small-files", is_flag=True,
               help="Also run the small files once more under cProfile and report each table's top costs.")
+@click.option("--merge-on-read", is_flag=True,
+              help="Our engine's MERGEs write deletion vectors instead of rewriting files (LAKEHOUSE_MERGE_ON_READ).")
 @click.option("--render", "render_from", type=click.Path(exists=True, path_type=Path), default=None,
               help="Only print the markdown of an earlier run's JSON report (no measuring).")
 @click.option("--output", type=click.Path(path_type=Path), default=None,
@@ -60,7 +62,7 @@ def output_paths(output: Path) -> tuple[Path, Path]:
 @pass_context
 def bench(obj: LakehouseContext, scale: float, workdir: Path, shares: str, compare_scale: float, memory_scale: float,
           memory_batch_files: int, memory_tables: str, memory_max_rounds: int, file_mb: int, peer: str,
-          no_peer: bool, small_files: int, profile_small_files: bool, render_from: Path | None,
+          no_peer: bool, small_files: int, profile_small_files: bool, merge_on_read: bool, render_from: Path | None,
           output: Path | None) -> None:
     """Measure the pipeline: full load vs a DuckDB floor and the Spark engine, incremental batches,
     many small files, memory."""
@@ -76,7 +78,7 @@ def bench(obj: LakehouseContext, scale: float, workdir: Path, shares: str, compa
                            memory_max_rounds=memory_max_rounds or None,
                            memory_tables=tuple(t.strip() for t in memory_tables.split(",") if t.strip()),
                            peer=None if no_peer or peer == "none" else peer, small_files=small_files or None,
-                           profile_small_files=profile_small_files)
+                           profile_small_files=profile_small_files, merge_on_read=merge_on_read)
     command = "lakehouse bench " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["bench"] else sys.argv[1:])
     report = run_bench(options, obj.progress, command=command)
     markdown = render_markdown(report)
