@@ -70,6 +70,7 @@ def test_every_command_prints_json(tmp_path, monkeypatch):
         (["read", "silver.customer", "--limit", "2"], {0}),
         (["sql", "SELECT count(*) AS n FROM _lakehouse.event_log"], {0}),
         (["history", "silver.customer", "--limit", "2"], {0}),
+        (["optimize", "silver.customer", "--min-deleted-share", "0"], {0}),
         (["events", "--limit", "5"], {0}),
         (["graph"], {0}),
         (["report", "--output", str(tmp_path / "report.html")], {0}),
