@@ -144,13 +144,33 @@ def test_expectation_results_become_expectation_events(tmp_path):
     assert {r["batch_id"] for r in rows} == {4}
 
 
-def _old_rows(settings, days_ago: float, count: int) -> None:
+def _old_rows(settings, days_ago: float, count: int, configuration: dict[str, str] | None = None) -> None:
     stamp = datetime.now(UTC) - timedelta(days=days_ago)
     rows = [{"event_id": f"old-{i}", "run_id": "old", "timestamp": stamp, "pipeline": "customer",
              "table": "bronze.customer_raw", "engine": "embedded", "event_type": "batch", "batch_id": i,
              "input": None, "rows_in": 0, "rows_written": 0, "rows_dropped": 0, "seconds": 0.0,
              "outcome": "succeeded", "error": None, "details": "{}"} for i in range(count)]
-    write_deltalake(event_log_uri(settings), pa.Table.from_pylist(rows, schema=EVENT_SCHEMA), mode="append")
+    write_deltalake(event_log_uri(settings), pa.Table.from_pylist(rows, schema=EVENT_SCHEMA), mode="append",
+                    configuration=configuration)
+
+
+def test_a_log_without_old_rows_is_not_rewritten_by_the_prune(tmp_path):
+    settings = settings_in(tmp_path, LAKEHOUSE_EVENT_RETENTION_DAYS="7")
+    _old_rows(settings, 6, 2)
+    land(settings, "c1.csv", FILE_1)
+    run(settings)
+    operations = [entry["operation"] for entry in DeltaTable(event_log_uri(settings)).history()]
+    assert "DELETE" not in operations and len([r for r in events(settings) if r["run_id"] == "old"]) == 2
+
+
+def test_files_without_timestamp_statistics_are_still_pruned(tmp_path):
+    settings = settings_in(tmp_path, LAKEHOUSE_EVENT_RETENTION_DAYS="7")
+    # No column statistics in the log: the prune cannot tell from it and must read the timestamps.
+    _old_rows(settings, 8, 3, configuration={"delta.dataSkippingNumIndexedCols": "0"})
+    assert "min.timestamp" not in pa.table(DeltaTable(event_log_uri(settings)).get_add_actions(flatten=True)).column_names
+    land(settings, "c1.csv", FILE_1)
+    run(settings)
+    assert not [r for r in events(settings) if r["run_id"] == "old"] and events(settings)
 
 
 def test_a_run_prunes_rows_older_than_the_retention(tmp_path):

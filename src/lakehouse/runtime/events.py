@@ -10,7 +10,10 @@ leaves the 'started' row alone and a reader sees the batch as unfinished, never 
 
 Cost: rows are buffered and appended in one Delta commit when a batch starts (that 'started' row must
 be durable before the work) and when the run ends, so a run of T tables and B batches makes B + 1
-commits. A failure to write is logged and the run goes on: the log must never fail a pipeline.
+commits. The log's DeltaTable is opened once per run and kept, and the retention check reads the
+files' timestamp statistics from the log before it scans any data: per table run that was 0.19 s of
+a 1 % customer batch's 0.4-0.7 s (profiled, 2026-12-03). A failure to write is logged and the run
+goes on: the log must never fail a pipeline.
 """
 
 from __future__ import annotations
@@ -113,6 +116,7 @@ class EventLog:
         # The exceptions already logged, held so that none is garbage-collected and its id reused.
         self._recorded_errors: list[BaseException] = []
         self.write_seconds = 0.0  # time spent appending, for the overhead measurement
+        self._table: Any = None  # the log's DeltaTable once opened; every append moves it forward
 
     # -- rows ------------------------------------------------------------------------------------
     def record(self, event_type: str, outcome: str, *, table: str | None = None, event_id: str | None = None,
@@ -245,10 +249,16 @@ class EventLog:
 
         for attempt in range(CREATE_RACE_ATTEMPTS):
             try:
-                write_deltalake(event_log_uri(self.settings), rows, mode="append",
-                                storage_options=storage_options(self.settings))
+                target = self._opened_table()
+                if target is None:
+                    write_deltalake(event_log_uri(self.settings), rows, mode="append",
+                                    storage_options=storage_options(self.settings))
+                else:
+                    # Another run's appends in between are no conflict: delta-rs commits at the next version.
+                    write_deltalake(target, rows, mode="append")
                 return
             except Exception:
+                self._table = None  # reopened on the retry: it may be the one that lost the race
                 # Two runs creating the log at once: one commit wins version 0, the other retries as an append.
                 if attempt == CREATE_RACE_ATTEMPTS - 1:
                     raise
@@ -268,6 +278,18 @@ class EventLog:
         self.flush()
         self.prune()
 
+    def _opened_table(self) -> Any:
+        """The log's DeltaTable, opened on first use and kept; None while the log does not exist."""
+        if self._table is None:
+            from deltalake import DeltaTable
+            from deltalake.exceptions import TableNotFoundError
+
+            try:
+                self._table = DeltaTable(event_log_uri(self.settings), storage_options=storage_options(self.settings))
+            except TableNotFoundError:
+                return None
+        return self._table
+
     def prune(self) -> None:
         """Delete rows older than Settings.event_retention_days (0 keeps everything); once per run."""
         days = self.settings.event_retention_days
@@ -275,24 +297,37 @@ class EventLog:
             return
         started = time.perf_counter()
         try:
-            from deltalake import DeltaTable
-
-            table = DeltaTable(event_log_uri(self.settings), storage_options=storage_options(self.settings))
-            import pyarrow.dataset as ds
-
+            table = self._opened_table()
+            if table is None:
+                return
             cutoff = datetime.now(UTC) - timedelta(days=days)
-            # The count reads only the timestamp column: cheaper than a DELETE that finds nothing.
-            old = table.to_pyarrow_dataset().count_rows(
-                filter=ds.field("timestamp") < pa.scalar(cutoff, type=EVENT_SCHEMA.field("timestamp").type))
-            if old:
+            if _may_hold_rows_before(table, cutoff):
                 # A string literal: delta-rs casts it to the column's type (a TIMESTAMP literal has none).
                 table.delete(f"\"timestamp\" < '{cutoff.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}'")
             if len(table.file_uris()) > COMPACT_AFTER_FILES:
                 table.optimize.compact()
         except Exception as exc:  # pruning is housekeeping: the next run tries again
+            self._table = None
             log.warning("event log: pruning rows older than %s day(s) failed: %s", days, exc)
         finally:
             self.write_seconds += time.perf_counter() - started
+
+
+def _may_hold_rows_before(table: Any, cutoff: datetime) -> bool:
+    """From the log alone where it can: no file whose smallest timestamp (its statistics) is before the
+    cutoff holds an old row. A file without statistics is counted by reading its timestamp column."""
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    files = pa.table(table.get_add_actions(flatten=True))
+    if files.num_rows == 0:
+        return False
+    if "min.timestamp" in files.column_names and files.column("min.timestamp").null_count == 0:
+        oldest = pc.min(files.column("min.timestamp")).as_py()
+        return oldest is not None and oldest < cutoff
+    old = table.to_pyarrow_dataset().count_rows(
+        filter=ds.field("timestamp") < pa.scalar(cutoff, type=EVENT_SCHEMA.field("timestamp").type))
+    return bool(old)
 
 
 def expectations_of(result: BatchResult) -> list[dict[str, Any]]:
