@@ -16,6 +16,7 @@ from lakehouse.spec.expectations import Expectation, OnViolation
 from lakehouse.spec.model import Pipeline, TableRef
 from lakehouse.spec.pipelines import CUSTOMER, CUSTOMER_RAW, DIM_CUSTOMER
 from tests.conftest import env_without_lakehouse_settings
+from tests.delta_readers import delta_rs_rows
 
 HEADER = "c_custkey,c_name,c_address,c_nationkey,c_phone,c_acctbal,c_mktsegment,c_comment"
 BRONZE, SILVER, GOLD = CUSTOMER_RAW.ref, CUSTOMER.ref, DIM_CUSTOMER.ref
@@ -77,7 +78,7 @@ class Place:
 
     def rows(self, ref: TableRef, order_by: str = "c_custkey") -> list[dict[str, Any]]:
         """A table's rows as another Delta reader (delta-rs) sees them."""
-        table = deltalake.DeltaTable(self.table_uri(ref)).to_pyarrow_table()
+        table = delta_rs_rows(self.table_uri(ref))
         return sorted(table.to_pylist(), key=lambda row: (row[order_by] is None, row[order_by]))
 
     def exists(self, ref: TableRef) -> bool:

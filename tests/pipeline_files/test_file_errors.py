@@ -61,7 +61,7 @@ def test_unknown_table_field_names_the_table_and_the_valid_fields(tmp_path):
             "(did you mean 'sequence_by'?)") in error.message
     assert error.hint == ("valid fields: name, kind, change_data_feed, cluster_by, expectations, upstream, keys, "
                           "sequence_by, track_history_column_list, apply_as_deletes, except_column_list, "
-                          "undated_effective_time")
+                          "undated_effective_time, merge_on_read")
 
 
 def test_a_field_of_another_kind_says_which_fields_the_kind_takes(tmp_path):

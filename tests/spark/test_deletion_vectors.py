@@ -9,17 +9,13 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pytest
-from deltalake import DeltaTable, QueryBuilder, write_deltalake
+from deltalake import DeltaTable, write_deltalake
 
 from lakehouse.engines.embedded import deletion_vectors as dv
 from lakehouse.engines.embedded import parquet_reads
+from tests.delta_readers import names_by_id
 
 pytestmark = pytest.mark.spark
-
-
-def _delta_rs_rows(uri: str) -> dict[int, str]:
-    result = pa.table(QueryBuilder().register("t", DeltaTable(uri)).execute("select id, name from t").read_all())
-    return dict(zip(result.column("id").to_pylist(), result.column("name").to_pylist(), strict=True))
 
 
 def _spark_rows(spark, uri: str) -> dict[int, str]:
@@ -36,7 +32,7 @@ def test_spark_reads_and_changes_a_table_with_our_deletion_vectors(delta_spark, 
     result = dv.upsert_with_deletion_vectors(uri, updates, ["id"], app_id="pipeline", app_version=1)
     assert result.files_touched == 3
     expected = {i: f"n{i}" for i in range(30)} | {1: "u1", 15: "u15", 28: "u28", 99: "new99"}
-    assert _delta_rs_rows(uri) == expected
+    assert names_by_id(uri) == expected
     assert _spark_rows(delta_spark, uri) == expected
     changes = delta_spark.sql(f"SELECT _change_type, id, name FROM table_changes_by_path('{uri}', "
                               f"{result.version}, {result.version})").collect()
@@ -49,7 +45,7 @@ def test_spark_reads_and_changes_a_table_with_our_deletion_vectors(delta_spark, 
     delta_spark.sql(f"OPTIMIZE delta.`{uri}`")
     expected = {i: n for i, n in expected.items() if i not in (2, 15)} | {28: "spark"}
     assert _spark_rows(delta_spark, uri) == expected
-    assert _delta_rs_rows(uri) == expected
+    assert names_by_id(uri) == expected
     # OPTIMIZE rewrote the files that carried DVs; the app's txn survives Spark's commits.
     assert not any(add.get("deletionVector") for add in dv.active_files(Path(uri)).values())
     assert DeltaTable(uri).transaction_version("pipeline") == 1
@@ -68,7 +64,7 @@ def test_we_read_and_extend_a_table_whose_deletion_vectors_spark_wrote(delta_spa
     deleted = sum(len(dv.read_deletion_vector(Path(uri), descriptor)) for descriptor in spark_dvs)
     assert deleted == sum(int(descriptor["cardinality"]) for descriptor in spark_dvs) == 4
     expected = {i: f"s{i}" for i in range(40) if i % 10 != 3}
-    assert _delta_rs_rows(uri) == expected
+    assert names_by_id(uri) == expected
     # The embedded engine's own read path (DuckDB's Parquet scan less the deleted rows) agrees.
     table = DeltaTable(uri)
     ours = parquet_reads.read_files(duckdb.connect(), table.file_uris(), None, parquet_reads.deleted_rows(table))
@@ -79,7 +75,7 @@ def test_we_read_and_extend_a_table_whose_deletion_vectors_spark_wrote(delta_spa
     updates = pa.table({"id": pa.array([0, 13, 21], pa.int64()), "name": ["u0", "back13", "u21"]})
     dv.upsert_with_deletion_vectors(uri, updates, ["id"])
     expected |= {0: "u0", 13: "back13", 21: "u21"}
-    assert _delta_rs_rows(uri) == expected
+    assert names_by_id(uri) == expected
     assert _spark_rows(delta_spark, uri) == expected
 
 

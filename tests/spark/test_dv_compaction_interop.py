@@ -8,17 +8,13 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from deltalake import DeltaTable, QueryBuilder, write_deltalake
+from deltalake import write_deltalake
 
 from lakehouse.engines.embedded import deletion_vectors as dv
 from lakehouse.spec.model import TableRef
+from tests.delta_readers import names_by_id
 
 pytestmark = pytest.mark.spark
-
-
-def _delta_rs_rows(uri: str) -> dict[int, str]:
-    result = pa.table(QueryBuilder().register("t", DeltaTable(uri)).execute("select id, name from t").read_all())
-    return dict(zip(result.column("id").to_pylist(), result.column("name").to_pylist(), strict=True))
 
 
 def _spark_rows(spark, uri: str) -> dict[int, str]:
@@ -43,7 +39,7 @@ def test_spark_reads_lists_and_merges_into_a_table_we_compacted(delta_spark, tmp
     result = dv.compact_deleted_files(uri, min_deleted_share=0)
     assert (result.files_rewritten, result.rows_purged, result.rows_kept) == (2, 13, 7)
     assert not _dv_files(uri)
-    assert _spark_rows(delta_spark, uri) == _delta_rs_rows(uri) == expected
+    assert _spark_rows(delta_spark, uri) == names_by_id(uri) == expected
     latest = delta_spark.sql(f"DESCRIBE HISTORY delta.`{uri}` LIMIT 1").first()
     assert (latest["version"], latest["operation"]) == (result.version, "OPTIMIZE")
     assert latest["operationParameters"]["minDeletedShare"] == "0"
@@ -53,7 +49,7 @@ def test_spark_reads_lists_and_merges_into_a_table_we_compacted(delta_spark, tmp
     delta_spark.sql(f"MERGE INTO delta.`{uri}` t USING batch s ON t.id = s.id "
                     "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *")
     expected |= {2: "m2", 50: "m50"}
-    assert _spark_rows(delta_spark, uri) == _delta_rs_rows(uri) == expected
+    assert _spark_rows(delta_spark, uri) == names_by_id(uri) == expected
 
 
 def test_spark_engine_optimize_purges_the_deletion_vectors_spark_wrote(delta_spark, spark_engine, settings):
@@ -71,6 +67,6 @@ def test_spark_engine_optimize_purges_the_deletion_vectors_spark_wrote(delta_spa
     assert done["version"] is not None and done["operation"] == "REORG" and done["files_rewritten"] >= 1
     assert done["threshold_applied"] is False
     assert not _dv_files(uri)
-    assert _spark_rows(delta_spark, uri) == _delta_rs_rows(uri) == expected
+    assert _spark_rows(delta_spark, uri) == names_by_id(uri) == expected
     # Nothing left to purge: no commit.
     assert spark_engine.optimize(ref, min_deleted_share=0.2)["version"] is None

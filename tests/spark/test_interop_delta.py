@@ -25,6 +25,7 @@ from lakehouse.core.storage import Storage
 from lakehouse.runtime.drivers import driver_for
 from lakehouse.runtime.runner import Runner
 from lakehouse.spec.pipelines import CUSTOMER_PIPELINE
+from tests.delta_readers import delta_rs_rows
 
 pytestmark = pytest.mark.spark
 
@@ -54,9 +55,7 @@ def _spark_rows(spark, path: str, columns) -> list[tuple]:
 
 
 def _rs_rows(path: str, columns) -> list[tuple]:
-    from deltalake import DeltaTable
-
-    data = DeltaTable(path).to_pyarrow_table(columns=list(columns))
+    data = delta_rs_rows(path, columns)
     return sorted(zip(*(data.column(c).to_pylist() for c in columns)))
 
 

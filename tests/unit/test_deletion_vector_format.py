@@ -11,9 +11,10 @@ from pathlib import Path
 import polars
 import pyarrow as pa
 import pytest
-from deltalake import DeltaTable, QueryBuilder, write_deltalake
+from deltalake import DeltaTable, write_deltalake
 
 from lakehouse.engines.embedded import deletion_vectors as dv
+from tests.delta_readers import names_by_id
 
 # PROTOCOL.md, "JSON Example 3 — Inline": row indexes 3, 4, 7, 11, 18, 29.
 PROTOCOL_INLINE_EXAMPLE = "wi5b=000010000siXQKl0rr91000f55c8Xg0@@D72lkbi5=-{L"
@@ -68,11 +69,6 @@ def _three_file_table(path: Path) -> str:
     return str(path)
 
 
-def _rows(uri: str) -> dict[int, str]:
-    result = pa.table(QueryBuilder().register("t", DeltaTable(uri)).execute("select id, name from t").read_all())
-    return dict(zip(result.column("id").to_pylist(), result.column("name").to_pylist(), strict=True))
-
-
 def test_upsert_keeps_files_and_delta_rs_and_polars_read_the_result(tmp_path):
     uri = _three_file_table(tmp_path / "t")
     before = {add["path"] for add in dv.active_files(Path(uri)).values()}
@@ -80,7 +76,7 @@ def test_upsert_keeps_files_and_delta_rs_and_polars_read_the_result(tmp_path):
     result = dv.upsert_with_deletion_vectors(uri, updates, ["id"], app_id="pipeline", app_version=4)
     assert (result.files_touched, result.rows_deleted, result.rows_added) == (2, 2, 3)
     expected = {i: f"n{i}" for i in range(30)} | {1: "u1", 15: "u15", 99: "new99"}
-    assert _rows(uri) == expected
+    assert names_by_id(uri) == expected
     table = DeltaTable(uri)
     assert table.transaction_version("pipeline") == 4
     assert "deletionVectors" in table.protocol().reader_features
@@ -89,7 +85,7 @@ def test_upsert_keeps_files_and_delta_rs_and_polars_read_the_result(tmp_path):
     assert before <= set(after), "touched files are kept, not rewritten"
     # A second batch on a file that already has a DV unites the old and new deleted rows.
     dv.upsert_with_deletion_vectors(uri, pa.table({"id": pa.array([2], pa.int64()), "name": ["u2"]}), ["id"])
-    assert _rows(uri) == expected | {2: "u2"}
+    assert names_by_id(uri) == expected | {2: "u2"}
     frame = polars.read_delta(uri)
     assert dict(zip(frame["id"].to_list(), frame["name"].to_list(), strict=True)) == expected | {2: "u2"}
 
@@ -113,7 +109,7 @@ def test_change_data_files_hold_every_change_and_delta_rs_reads_them(tmp_path):
     got = sorted(zip(changes.column("_change_type").to_pylist(), changes.column("id").to_pylist(),
                      changes.column("name").to_pylist(), strict=True))
     assert got == [("insert", 9, "new9"), ("update_postimage", 2, "b2"), ("update_preimage", 2, "b")]
-    assert _rows(uri) == {1: "a", 2: "b2", 3: "c", 9: "new9"}
+    assert names_by_id(uri) == {1: "a", 2: "b2", 3: "c", 9: "new9"}
     # Writer 4 implied changeDataFeed; at writer 7 it must be listed, or delta-spark refuses the table.
     assert {"changeDataFeed", "deletionVectors"} <= set(DeltaTable(uri).protocol().writer_features)
 
@@ -126,4 +122,4 @@ def test_z85_rejects_damaged_text_and_batches_that_do_not_fit(tmp_path):
         dv.upsert_with_deletion_vectors(uri, pa.table({"id": pa.array([1], pa.int64())}), ["id"])
     # Types are the table's: an int32 batch lands as int64 like the existing files.
     dv.upsert_with_deletion_vectors(uri, pa.table({"id": pa.array([1], pa.int32()), "name": ["u1"]}), ["id"])
-    assert _rows(uri)[1] == "u1"
+    assert names_by_id(uri)[1] == "u1"

@@ -10,15 +10,11 @@ from pathlib import Path
 import polars
 import pyarrow as pa
 import pytest
-from deltalake import DeltaTable, QueryBuilder, write_deltalake
+from deltalake import DeltaTable, write_deltalake
 
 from lakehouse.engines.embedded import deletion_vectors as dv
 from lakehouse.engines.embedded.deletion_vectors import compaction
-
-
-def _delta_rs_rows(uri: str) -> dict[int, str]:
-    result = pa.table(QueryBuilder().register("t", DeltaTable(uri)).execute("select id, name from t").read_all())
-    return dict(zip(result.column("id").to_pylist(), result.column("name").to_pylist(), strict=True))
+from tests.delta_readers import names_by_id
 
 
 def _polars_rows(uri: str) -> dict[int, str]:
@@ -42,7 +38,7 @@ def _table_with_dvs(path: Path) -> tuple[str, dict[str, dict], dict[int, str]]:
             by_first_id[json.loads(add["stats"])["minValues"]["id"]] = add
     assert sorted(by_first_id) == [0, 10, 20]
     expected = {i: f"n{i}" for i in range(30)} | {i: f"u{i}" for i in changed}
-    assert _delta_rs_rows(uri) == expected
+    assert names_by_id(uri) == expected
     return uri, by_first_id, expected
 
 
@@ -61,7 +57,7 @@ def test_compaction_rewrites_files_over_the_threshold_and_keeps_the_rows(tmp_pat
     # Half of the first file and all of the third; the second (1 in 10) is below the threshold.
     assert (result.files_rewritten, result.rows_purged, result.rows_kept) == (2, 15, 5)
     assert result.bytes_before == dved[0]["size"] + dved[20]["size"] and result.bytes_after > 0
-    assert _delta_rs_rows(uri) == _polars_rows(uri) == expected
+    assert names_by_id(uri) == _polars_rows(uri) == expected
     live = dv.active_files(path)
     assert dved[0]["path"] not in live and dved[20]["path"] not in live, "rewritten and fully deleted files are gone"
     assert live[dved[10]["path"]]["deletionVector"] == dved[10]["deletionVector"], "below the threshold: untouched"
@@ -92,7 +88,7 @@ def test_compaction_rewrites_files_over_the_threshold_and_keeps_the_rows(tmp_pat
     last = dv.compact_deleted_files(uri, min_deleted_share=0)
     assert (last.version, last.files_rewritten, last.rows_purged, last.rows_kept) == (result.version + 1, 1, 1, 9)
     assert not any(add.get("deletionVector") for add in dv.active_files(path).values())
-    assert _delta_rs_rows(uri) == _polars_rows(uri) == expected
+    assert names_by_id(uri) == _polars_rows(uri) == expected
 
 
 def test_a_table_without_deletion_vectors_needs_nothing(tmp_path):
@@ -116,7 +112,7 @@ def test_a_concurrent_commit_makes_compaction_fail(tmp_path, monkeypatch):
     with pytest.raises(dv.CommitConflictError, match="another writer"):
         dv.compact_deleted_files(uri, min_deleted_share=0)
     # The other writer's row is there and no DV was purged.
-    assert _delta_rs_rows(uri) == expected | {100: "late"}
+    assert names_by_id(uri) == expected | {100: "late"}
     assert sum(bool(add.get("deletionVector")) for add in dv.active_files(path).values()) == 3
 
 

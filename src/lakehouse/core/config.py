@@ -129,8 +129,9 @@ class Settings:
     # A landed file is taken once it has not been modified for this long (LAKEHOUSE_SETTLE_SECONDS; 0: at
     # once). None: SETTLE_SECONDS_LOCAL in a folder, 0 on S3, where an object is listed only once whole.
     settle_seconds: float | None = None
-    # Embedded engine (LAKEHOUSE_MERGE_ON_READ=true): MERGEs into local tables mark replaced rows with
-    # deletion vectors instead of rewriting their files (docs/deletion-vectors.md). Off until it wins.
+    # LAKEHOUSE_MERGE_ON_READ=true: MERGEs mark replaced rows with deletion vectors instead of rewriting
+    # their files, in tables whose spec option and Delta property say nothing (core/merge_plan.py,
+    # docs/deletion-vectors.md). Off until it wins.
     merge_on_read: bool = False
 
     def __post_init__(self) -> None:

@@ -48,6 +48,10 @@ OPTIONS_OF_KIND: dict[Kind, type[KindOptions] | None] = {
 }
 
 
+# The kinds whose batches MERGE into the table, so merge_on_read applies to them.
+MERGING_KINDS = (Kind.SCD1_UPSERT, Kind.SCD2_FROM_CHANGES, Kind.FACT)
+
+
 class EvolutionMode(str, enum.Enum):
     """Auto Loader's cloudFiles.schemaEvolutionMode values."""
 
@@ -117,6 +121,9 @@ class TableSpec:
     apply_as_deletes: str | None = None
     # Change-row columns not stored in the target (an operation column, for example).
     except_column_list: tuple[str, ...] = ()
+    # MERGEs by deletion vectors (True) or by rewriting files (False); None: the table's Delta property,
+    # else the engine's default (core/merge_plan.py merges_on_read). Some readers cannot read DVs.
+    merge_on_read: bool | None = None
 
     def __post_init__(self) -> None:
         if self.kind is Kind.APPEND_INGEST and self.source is None:
@@ -129,6 +136,7 @@ class TableSpec:
             raise ConfigError(f"{self.ref}: a {self.kind.value} table needs an upstream table.")
         self._check_cdc_fields()
         self._check_options()
+        self._check_merge_on_read()
 
     def _check_cdc_fields(self) -> None:
         cdc_kinds = (Kind.SCD1_UPSERT, Kind.SCD2_FROM_CHANGES)
@@ -162,6 +170,14 @@ class TableSpec:
                               hint="valid options: FactRules (from lakehouse.kinds.fact.options)")
         if isinstance(self.options, FactRules):
             self.options.check(self)
+
+    def _check_merge_on_read(self) -> None:
+        if self.merge_on_read is not None and not isinstance(self.merge_on_read, bool):
+            raise ConfigError(f"{self.ref}: merge_on_read must be true or false, not {self.merge_on_read!r}.",
+                              hint="valid values: true, false; leave it unset for the engine's default")
+        if self.merge_on_read is not None and self.kind not in MERGING_KINDS:
+            raise ConfigError(f"{self.ref}: merge_on_read applies to tables written by MERGE (scd1, scd2, fact), "
+                              f"not {self.kind.value}.", hint="remove merge_on_read: an append-ingest table only appends")
 
     @property
     def name(self) -> str:

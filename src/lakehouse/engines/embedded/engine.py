@@ -18,7 +18,7 @@ from deltalake.exceptions import TableNotFoundError
 from lakehouse.core.config import Settings
 from lakehouse.core.dialects import DUCKDB
 from lakehouse.core.errors import LakehouseError
-from lakehouse.core.merge_plan import MergePlan
+from lakehouse.core.merge_plan import MergePlan, deletion_vectors_property, merges_on_read
 from lakehouse.core.storage import Storage
 from lakehouse.core.types import ddl_type_name
 from lakehouse.engines.base import CHANGE_FEED_COLUMNS, Capabilities, EngineAdapter, Transaction
@@ -191,7 +191,10 @@ class EmbeddedEngine(EngineAdapter):
 
     def merge(self, ref: TableRef, source: pa.Table, plan: MergePlan, txn: Transaction, *, evolve_schema: bool) -> None:
         table = self._require(ref)
-        if self.settings.merge_on_read and self.storage_options is None:
+        properties = table.metadata().configuration
+        on_read = merges_on_read(plan, properties, self.settings.merge_on_read)
+        # Both commits below are ours, put-if-absent by a hard link: local tables only.
+        if on_read and self.storage_options is None:
             from lakehouse.engines.embedded.deletion_vectors import merge as by_deletion_vectors
 
             if by_deletion_vectors.can_merge(table, plan):
@@ -199,6 +202,13 @@ class EmbeddedEngine(EngineAdapter):
                     self.connection, self.table_uri(ref), plain_types(source), plan,
                     app_id=txn.app_id, app_version=txn.batch_id)
                 return
+        elif not on_read and deletion_vectors_property(properties) and self.storage_options is None:
+            # The spec says false on a table switched on: switched off, as the Spark engine does, so the
+            # table says what its writes do and delta-spark writing to it rewrites files too.
+            from lakehouse.engines.embedded.deletion_vectors.log import turn_off_deletion_vectors
+
+            turn_off_deletion_vectors(self.table_uri(ref))
+            table = self._require(ref)
         merger = table.merge(
             source,
             predicate=plan.on,

@@ -17,7 +17,12 @@ from typing import Any
 from lakehouse.core.config import Settings
 from lakehouse.core.dialects import SPARK
 from lakehouse.core.errors import LakehouseError
-from lakehouse.core.merge_plan import MergePlan
+from lakehouse.core.merge_plan import (
+    DELETION_VECTORS_PROPERTY,
+    MergePlan,
+    deletion_vectors_property,
+    merges_on_read,
+)
 from lakehouse.core.optional import require
 from lakehouse.core.storage import Storage
 from lakehouse.engines.base import CHANGE_FEED_COLUMNS, Capabilities, EngineAdapter, Transaction
@@ -191,6 +196,7 @@ class SparkEngine(EngineAdapter):
         session = self.spark
         if evolve_schema:
             self._add_missing_columns(ref, source, plan)
+        self._switch_deletion_vectors(ref, plan)
         view = f"lakehouse_merge_source_{uuid.uuid4().hex}"
         source.createOrReplaceTempView(view)
         confs = {TXN_APP_ID_CONF: txn.app_id, TXN_VERSION_CONF: str(txn.batch_id),
@@ -200,6 +206,20 @@ class SparkEngine(EngineAdapter):
                 session.sql(merge_statement(self.tables.sql_name(ref), view, plan))
         finally:
             session.catalog.dropTempView(view)
+
+    def _switch_deletion_vectors(self, ref: TableRef, plan: MergePlan) -> None:
+        """delta-spark's MERGE writes deletion vectors exactly where the table's property is true, so
+        the property is set to what merges_on_read decides, in its own commit before the MERGE (not
+        under the batch's app transaction). With neither an option nor the default on, the property
+        alone decides and nothing can change: its read is skipped."""
+        if plan.deletion_vectors is None and not self.settings.merge_on_read:
+            return
+        properties = self.table_properties(ref)
+        wanted = merges_on_read(plan, properties, self.settings.merge_on_read)
+        if wanted == bool(deletion_vectors_property(properties)):
+            return
+        setting = f"{SPARK.literal(DELETION_VECTORS_PROPERTY)} = {SPARK.literal(str(wanted).lower())}"
+        self.spark.sql(f"ALTER TABLE {self.tables.sql_name(ref)} SET TBLPROPERTIES ({setting})")
 
     def _add_missing_columns(self, ref: TableRef, source: Any, plan: MergePlan) -> None:
         """New source columns the plan writes are added first: explicit MERGE assignments do not evolve."""

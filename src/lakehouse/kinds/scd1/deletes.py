@@ -107,7 +107,9 @@ def write_tombstones(engine: EngineAdapter, spec: TableSpec, deduped: Any, batch
         assignments = {c: f"s.{q(c)}" for c in names}
         plan = MergePlan(on=" AND ".join(f"t.{q(k)} = s.{q(k)}" for k in spec.keys),
                          update_condition=f"s.{seq} > t.{seq}", update_set={spec.sequence_by: f"s.{seq}"},
-                         insert_values=assignments)
+                         insert_values=assignments,
+                         # The side table is the table's own: it follows the table's merge_on_read.
+                         deletion_vectors=spec.merge_on_read)
         engine.merge(ref, deletes, plan, txn, evolve_schema=False)
     return count
 

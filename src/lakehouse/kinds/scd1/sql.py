@@ -120,4 +120,5 @@ def merge_plan(dialect: Dialect, spec: TableSpec, columns: Sequence[str]) -> Mer
         update_condition=is_change(dialect, spec),
         update_set=assignments,
         insert_values=assignments,
+        deletion_vectors=spec.merge_on_read,
     )

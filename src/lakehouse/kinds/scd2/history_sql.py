@@ -306,6 +306,7 @@ def merge_plan(
         update_set=updates,
         insert_values=assignments,
         insert_condition=f"s.{q(TARGET_ID)} IS NULL",
+        deletion_vectors=spec.merge_on_read,
     )
 
 

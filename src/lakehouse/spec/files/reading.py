@@ -136,8 +136,14 @@ def names(entry: dict[str, Any], key: str, where: Where) -> tuple[str, ...]:
 def flag(entry: dict[str, Any], key: str, where: Where, default: bool) -> bool:
     value = entry.get(key, default)
     if not isinstance(value, bool):
-        raise where.at(key).error(f"must be true or false, not {_type_name(value)} ({value!r}).")
+        raise where.at(key).error(f"must be true or false, not {_type_name(value)} ({value!r}).",
+                                  hint="valid values: true, false")
     return value
+
+
+def optional_flag(entry: dict[str, Any], key: str, where: Where) -> bool | None:
+    """A true/false field whose absence means something of its own (a default decided elsewhere)."""
+    return None if entry.get(key) is None else flag(entry, key, where, default=False)
 
 
 def mapping(value: Any, where: Where) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from lakehouse.spec.files.reading import (
     mapping,
     names,
     one_of,
+    optional_flag,
     optional_text,
     require,
     text,
@@ -41,11 +42,13 @@ EXPECTATION_FIELDS = ("name", "expr", "on_violation")
 _COMMON = ("name", "kind", "change_data_feed", "cluster_by", "expectations")
 _CDC = ("upstream", "keys", "sequence_by", "track_history_column_list", "apply_as_deletes", "except_column_list",
         "undated_effective_time")
+# Fields of the kinds whose batches MERGE into the table (append_ingest only appends).
+_MERGING = ("merge_on_read",)
 FIELDS_OF_KIND: dict[str, tuple[str, ...]] = {
     "append_ingest": (*_COMMON, "source"),
-    "scd1": (*_COMMON, *_CDC),
-    "scd2": (*_COMMON, *_CDC, "surrogate_key", "low_date", "track_history_except_column_list"),
-    "fact": (*_COMMON, *FACT_FIELDS),
+    "scd1": (*_COMMON, *_CDC, *_MERGING),
+    "scd2": (*_COMMON, *_CDC, "surrogate_key", "low_date", "track_history_except_column_list", *_MERGING),
+    "fact": (*_COMMON, *FACT_FIELDS, *_MERGING),
 }
 TABLE_FIELDS = tuple(dict.fromkeys(field for fields in FIELDS_OF_KIND.values() for field in fields))
 
@@ -70,6 +73,7 @@ def table_spec(entry: dict[str, Any], where: Where) -> TableSpec:
         "expectations": _expectations(entry, where),
         "apply_as_deletes": _condition(entry, "apply_as_deletes", where),
         "except_column_list": names(entry, "except_column_list", where),
+        "merge_on_read": optional_flag(entry, "merge_on_read", where),
     }
     if kind is Kind.FACT:
         fields["upstream"] = fields["options"].inputs

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from lakehouse.core.merge_plan import DELETION_VECTORS_PROPERTY
 from lakehouse.core.optional import require
 from lakehouse.engines.embedded.deletion_vectors.format import CommitConflictError, DeletionVectorError
 
@@ -85,17 +87,36 @@ def enable_deletion_vectors(table_uri: str) -> None:
         table.alter.add_feature(features, allow_protocol_versions_increase=True)
 
 
-def metadata_with_dvs_enabled(table: Any) -> dict[str, Any] | None:
+def metadata_with_dvs_enabled(table: Any, enabled: bool = True) -> dict[str, Any] | None:
     """"Deletion Vectors": writers write DVs only where delta.enableDeletionVectors is true, so a
-    `metaData` action turning it on joins the first DV commit ("Change Metadata": the whole action)."""
+    `metaData` action turning it on joins the first DV commit ("Change Metadata": the whole action).
+    None: the property already has that value."""
     metadata = table.metadata()
-    if metadata.configuration.get("delta.enableDeletionVectors") == "true":
+    value = str(enabled).lower()
+    if metadata.configuration.get(DELETION_VECTORS_PROPERTY) == value:
         return None
     return {"metaData": {
         "id": metadata.id, "name": metadata.name, "description": metadata.description,
         "format": {"provider": "parquet", "options": {}}, "schemaString": table.schema().to_json(),
         "partitionColumns": list(metadata.partition_columns), "createdTime": metadata.created_time,
-        "configuration": {**metadata.configuration, "delta.enableDeletionVectors": "true"}}}
+        "configuration": {**metadata.configuration, DELETION_VECTORS_PROPERTY: value}}}
+
+
+def turn_off_deletion_vectors(table_uri: str) -> int | None:
+    """delta.enableDeletionVectors set to false in a commit of its own, so writers that follow it
+    (delta-spark) rewrite files again; the DVs already written stay valid. Our own `metaData` action:
+    delta-rs's set_table_properties would add the variantType feature too. Returns the version, None
+    when the property was not true. Put-if-absent like every commit here."""
+    deltalake = require("deltalake")
+    table = deltalake.DeltaTable(table_uri)
+    metadata = metadata_with_dvs_enabled(table, enabled=False)
+    if table.metadata().configuration.get(DELETION_VECTORS_PROPERTY) != "true" or metadata is None:
+        return None
+    commit_info = {"commitInfo": {
+        "timestamp": int(time.time() * 1000), "operation": "SET TBLPROPERTIES", "engineInfo": "local-lakehouse",
+        "operationParameters": {"properties": json.dumps({DELETION_VECTORS_PROPERTY: "false"})},
+        "isBlindAppend": True}}
+    return commit_actions(Path(table_uri.removeprefix("file://")), table.version(), [commit_info, metadata])
 
 
 def _wide_stats(stats: str | None, num_records: int) -> str:
