@@ -10,7 +10,7 @@ from deltalake import DeltaTable, QueryBuilder
 
 def delta_rs_rows(uri: str, columns: Sequence[str] | None = None) -> pa.Table:
     """delta-rs's own SQL scan, which applies deletion vectors; its `to_pyarrow_table` refuses a table
-    with the `deletionVectors` reader feature, which merge-on-read (the embedded default) turns on."""
+    with the `deletionVectors` reader feature, which merge-on-read turns on."""
     select = ", ".join(f'"{c}"' for c in columns) if columns else "*"
     return pa.table(QueryBuilder().register("t", DeltaTable(uri)).execute(f"select {select} from t").read_all())
 

@@ -74,7 +74,10 @@ class SparkPeer:
 
     def __init__(self, settings: Settings, root: Path, pipeline_name: str) -> None:
         shutil.rmtree(root / "spark-warehouse", ignore_errors=True)
-        self.settings = settings.with_overrides(engine="spark", warehouse=str(root / "spark-warehouse"))
+        # Spark as it comes: `--merge-on-read` is our engine's switch, and the rule that now applies it to
+        # both engines (core/merge_plan.py) must not turn deletion vectors on in the peer too.
+        self.settings = settings.with_overrides(engine="spark", warehouse=str(root / "spark-warehouse"),
+                                                merge_on_read=False)
         self.pipeline_name = pipeline_name
 
     def phase(self, table_names: list[str], ours_seconds: float) -> PeerPhase:
