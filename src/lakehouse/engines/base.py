@@ -91,6 +91,12 @@ class EngineAdapter(abc.ABC):
     @abc.abstractmethod
     def column_names(self, relation: Any) -> list[str]: ...
 
+    def computed(self, relation: Any) -> Any:
+        """`relation` computed once, for a strategy that counts it, joins it or writes it more than once.
+        Arrow relations are computed already. A lazy engine overrides this: without it every use
+        re-plans and re-reads the whole lineage (change feeds, time-travel reads, joins) again."""
+        return relation
+
     def first_value(self, relation: Any) -> Any:
         """The first column of the first row, for scalar queries. Arrow relations by default."""
         return relation.column(0)[0].as_py()

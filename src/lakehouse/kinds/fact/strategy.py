@@ -52,22 +52,24 @@ class FactBuild:
         if result.skipped_as_replay:
             return result
         dialect = engine.dialect
-        touched = self._touched_headers(engine, rules, feeds, versions)
+        # Each step below builds on the previous ones and is counted, joined or written more than once.
+        touched = engine.computed(self._touched_headers(engine, rules, feeds, versions))
         result.details["headers_touched"] = engine.row_count(touched)
         if result.details["headers_touched"] == 0:
             return result
-        headers, lines = self._touched_rows(engine, rules, touched, versions)
+        headers, lines = (engine.computed(r) for r in self._touched_rows(engine, rules, touched, versions))
         dimension, planned_members = self._dimension_rows(engine, rules, headers, lines)
-        rows = engine.sql(fact.fact_rows_sql(dialect, rules, spec.keys),
-                          {"headers": headers, "lines": lines, "dimension": dimension})
+        rows = engine.computed(engine.sql(fact.fact_rows_sql(dialect, rules, spec.keys),
+                                          {"headers": headers, "lines": lines, "dimension": dimension}))
         result.details["fact_rows_computed"] = engine.row_count(rows)
         target_exists = engine.table_version(spec.ref) is not None
         stored = None
         if target_exists:
             keys_of_touched = engine.sql(f"SELECT DISTINCT {dialect.quote(spec.keys[0])} FROM r", {"r": rows})
-            stored = engine.read_matching(spec.ref, keys_of_touched, [spec.keys[0]],
-                                          columns=[*spec.keys, HASH_VALUE])
-            rows = engine.sql(scd1.changed_rows_sql(dialect, spec, "batch", "target"), {"batch": rows, "target": stored})
+            stored = engine.computed(engine.read_matching(spec.ref, keys_of_touched, [spec.keys[0]],
+                                                          columns=[*spec.keys, HASH_VALUE]))
+            rows = engine.computed(engine.sql(scd1.changed_rows_sql(dialect, spec, "batch", "target"),
+                                              {"batch": rows, "target": stored}))
         result.details["inferred_members"] = 0
         if engine.row_count(rows) == 0:
             return result
@@ -124,10 +126,10 @@ class FactBuild:
             views["line_changes"] = feeds[rules.lines]
         if feeds.get(rules.dimension.table) is not None:
             lookup = rules.dimension
-            ranges = engine.sql(fact.changed_member_ranges_sql(dialect, rules),
-                                {"dimension_changes": feeds[lookup.table]})
+            ranges = engine.computed(engine.sql(fact.changed_member_ranges_sql(dialect, rules),
+                                                {"dimension_changes": feeds[lookup.table]}))
             if engine.row_count(engine.sql(fact.has_bounded_range_sql(dialect), {"ranges": ranges})):
-                ranges = self._across_deletes(engine, rules, ranges, versions)
+                ranges = engine.computed(self._across_deletes(engine, rules, ranges, versions))
             if engine.row_count(ranges):
                 candidates = engine.read_matching(
                     rules.header, ranges, [lookup.fact_key], version=versions[rules.header],
@@ -167,8 +169,8 @@ class FactBuild:
         columns = [lookup.surrogate_key, lookup.business_key, START_DATE, END_DATE]
         # Pinned to the version read: on Spark a lazy read would see the inferred members once written,
         # and the planned members (and the fact rows linking to them) would vanish from the merge.
-        dimension = engine.read_matching(lookup.table, wanted, [lookup.business_key], columns=columns,
-                                         version=engine.table_version(lookup.table))
+        dimension = engine.computed(engine.read_matching(lookup.table, wanted, [lookup.business_key], columns=columns,
+                                                         version=engine.table_version(lookup.table)))
         missing = engine.sql(fact.missing_members_sql(dialect, rules),
                              {"headers": headers, "lines": lines, "dimension": dimension})
         if engine.row_count(missing) == 0:
@@ -176,11 +178,11 @@ class FactBuild:
         columns_now = engine.table_columns(lookup.table)
         if IS_INFERRED not in dict(columns_now):
             columns_now = [*columns_now, (IS_INFERRED, "boolean")]
-        members = engine.sql(
+        members = engine.computed(engine.sql(
             inferred_members_sql(dialect, columns_now, lookup.surrogate_key, lookup.business_key, lookup.low_date,
                                  max_surrogate(engine, lookup.table, lookup.surrogate_key)),
             {"missing": missing},
-        )
+        ))
         listed = ", ".join(q(name) for name in columns)
         linkable = engine.sql(f"SELECT {listed} FROM d UNION ALL SELECT {listed} FROM m",
                               {"d": dimension, "m": members})

@@ -32,19 +32,20 @@ class Scd1Upsert:
             return process_with_deletes(engine, spec, changes, upstream_columns, result, txn)
         columns = scd1.business_columns(spec, upstream_columns)
         duplicates = engine.has_duplicate_keys(changes, spec.keys)
-        deduped = engine.sql(
+        # Counted, matched and compared, then merged: computed once each (see EngineAdapter.computed).
+        deduped = engine.computed(engine.sql(
             scd1.dedup_sql(engine.dialect, spec, columns, now_iso(), has_duplicate_keys=duplicates),
             {"changes": changes},
-        )
+        ))
         result.details["rows_after_dedup"] = engine.row_count(deduped)
         target_exists = engine.table_version(spec.ref) is not None
         if target_exists:
             compare = list(spec.keys) + [HASH_VALUE] + ([spec.sequence_by] if spec.sequence_by else [])
             # Only the stored rows of the batch's keys: a batch's cost follows its size, not the table's.
             stored = engine.read_matching(spec.ref, deduped, spec.keys, columns=compare)
-            changed = engine.sql(
+            changed = engine.computed(engine.sql(
                 scd1.changed_rows_sql(engine.dialect, spec, "batch", "target"), {"batch": deduped, "target": stored}
-            )
+            ))
         else:
             stored, changed = None, deduped
         result.rows_written = engine.row_count(changed)

@@ -58,10 +58,11 @@ def process_history_batch(
     business = [(n, t) for n, t in scd1.business_columns(spec, upstream_columns) if n != HASH_VALUE]
     present = set(engine.column_names(changes))
     arrival = [c for c in scd2_history.ARRIVAL_COLUMNS if c in present]
-    events = engine.sql(
+    # Counted, matched against the stored history and rebuilt from: computed once (see computed).
+    events = engine.computed(engine.sql(
         scd2_history.events_sql(engine.dialect, spec, business, arrival, DATE_ADDED, source_view=source_view),
         {"changes": changes},
-    )
+    ))
     result.details["events"] = engine.row_count(events)
     dim_columns = scd2_history.history_columns(spec, business)
     target_exists = engine.table_version(spec.ref) is not None
@@ -83,9 +84,9 @@ def process_history_batch(
     else:
         existing = aligned(engine, engine.sql("SELECT * FROM e WHERE FALSE", {"e": events}), [], dim_columns)
         top = 0
-    staged = engine.sql(
+    staged = engine.computed(engine.sql(
         scd2_history.rebuild_sql(engine.dialect, spec, business, top), {"events": events, "existing": existing}
-    )
+    ))
     names = [n for n, _ in dim_columns]
     new_versions = engine.sql(f"SELECT {engine.dialect.column_list(names)} FROM s WHERE {q(TARGET_ID)} IS NULL",
                               {"s": staged})
