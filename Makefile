@@ -8,6 +8,8 @@ SCALE ?= 0.01
 CHUNKS ?= 4
 PIPELINE ?= customer
 PYTEST_ARGS ?=
+# pytest-xdist processes for `make test`: each has its own services and Spark JVM (2 = CI's cores).
+TEST_WORKERS ?= 2
 
 export LAKEHOUSE_LANDING ?= data/landing
 export LAKEHOUSE_WAREHOUSE ?= data/warehouse
@@ -84,7 +86,7 @@ validate: setup
 test: setup-dev lint
 	$(PY) -m lakehouse.jvm fetch
 	bash scripts/build-s3-server.sh >/dev/null
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # Lint and types, with the configuration in pyproject.toml; part of `make test`, so CI runs both.
 lint: setup-dev
