@@ -33,6 +33,20 @@ def test_append_is_idempotent_per_app_transaction(delta_spark, spark_engine):
     assert spark_engine.table_properties(REF)["delta.enableChangeDataFeed"] == "true"
 
 
+def test_a_computed_relation_keeps_the_rows_it_was_computed_from(delta_spark, spark_engine):
+    """The strategies count, join and write a computed step several times: it must be read once, and
+    later uses must see those rows, not a fresh read of a table that has moved on since."""
+    spark_engine.append(REF, _frame(delta_spark, [(1, "a", "h1"), (2, "b", "h2")]), Transaction("app", 0),
+                        properties={}, evolve_schema=False)
+    lazy = spark_engine.read_table(REF)
+    computed = spark_engine.computed(spark_engine.read_table(REF))
+    spark_engine.append(REF, _frame(delta_spark, [(3, "c", "h3")]), Transaction("app", 1), properties={},
+                        evolve_schema=False)
+    assert spark_engine.row_count(lazy) == 3
+    assert sorted(r["k"] for r in computed.collect()) == [1, 2]
+    assert spark_engine.row_count(computed) == 2
+
+
 def test_merge_change_feed_and_time_travel(delta_spark, spark_engine):
     from lakehouse.core.merge_plan import MergePlan
 
