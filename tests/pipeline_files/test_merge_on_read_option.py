@@ -72,9 +72,8 @@ def test_a_spec_built_in_python_is_checked_too():
 
 @pytest.mark.slow
 def test_a_run_merges_each_table_as_its_option_says(tmp_path, monkeypatch):
-    """Silver (and its tombstones) by deletion vectors, the dimension by rewriting files, with the
-    engine's default off: the option reaches the engine through every kind's plan."""
-    pytest.importorskip("pyroaring", reason="pip install 'local-lakehouse[deletion-vectors]'")
+    """Silver (and its tombstones) by deletion vectors, the dimension by rewriting files against the
+    engine's default (on): the option reaches the engine through every kind's plan."""
     for name in ("LAKEHOUSE_PROJECT", "LAKEHOUSE_ENGINE", "LAKEHOUSE_CATALOG", "LAKEHOUSE_MERGE_ON_READ"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LAKEHOUSE_LANDING", str(tmp_path / "landing"))

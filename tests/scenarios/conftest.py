@@ -66,8 +66,9 @@ def _settings(landing: str, warehouse: str, engine: str) -> Settings:
 
 # (storage, engine) variants every scenario runs in. Spark runs on local folders here; Spark over s3a
 # against the S3 server runs in tests/docker/test_stack_without_docker.py (docs/spark.md).
-# "local-embedded-dv": the embedded engine with merge-on-read (MERGEs write deletion vectors).
-VARIANTS = [("local", "embedded"), ("local", "embedded-dv"), ("s3", "embedded"), ("local", "spark")]
+# "local-embedded" merges on read (its default: MERGEs write deletion vectors); "local-embedded-cow"
+# rewrites the files instead (LAKEHOUSE_MERGE_ON_READ=false). On S3 the embedded engine rewrites.
+VARIANTS = [("local", "embedded"), ("local", "embedded-cow"), ("s3", "embedded"), ("local", "spark")]
 
 
 @pytest.fixture(params=VARIANTS, ids=[f"{storage}-{engine}" for storage, engine in VARIANTS])
@@ -86,7 +87,7 @@ def engine_name(variant):
         reason = spark_delta_failure()
         if reason:
             pytest.fail(reason, pytrace=False)
-    return variant[1].removesuffix("-dv")
+    return variant[1].removesuffix("-cow")
 
 
 @pytest.fixture
@@ -96,6 +97,6 @@ def lakehouse(storage_kind, engine_name, tmp_path: Path, request) -> Lakehouse:
         settings = _settings(f"{root}/landing", f"{root}/warehouse", engine_name)
     else:
         settings = _settings(str(tmp_path / "landing"), str(tmp_path / "warehouse"), engine_name)
-    if request.getfixturevalue("variant")[1].endswith("-dv"):
-        settings = replace(settings, merge_on_read=True)
+    if request.getfixturevalue("variant")[1].endswith("-cow"):
+        settings = replace(settings, merge_on_read=False)
     return Lakehouse(settings, Storage(settings.s3))

@@ -60,8 +60,11 @@ def test_multi_batch_run_through_the_cli_contract(env, tmp_path):
     silver = pl.read_delta(str(tmp_path / "warehouse" / "silver" / "customer")).sort("c_custkey")
     assert silver["c_address"].to_list() == [r["c_address"] for r in scenario.SILVER_AFTER[-1]]
     status = json.loads(lakehouse(env, "--json", "status").stdout)
+    # The embedded engine merges by deletion vectors: its first such MERGE into a table adds the
+    # protocol's deletionVectors feature in a commit of its own (delta-rs's alter.add_feature).
+    merged = 3 if env["LAKEHOUSE_ENGINE"] == "embedded" else 2
     assert {row["table"]: row["version"] for row in status} == {
-        "bronze.customer_raw": 2, "silver.customer": 2, "gold.dim_customer": 2}
+        "bronze.customer_raw": 2, "silver.customer": merged, "gold.dim_customer": merged}
     assert status[0]["files_pending"] == 0
     idle = json.loads(lakehouse(env, "--json", "run").stdout)
     assert all(t["batches"] == [] for t in idle["tables"])

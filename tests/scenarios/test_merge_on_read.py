@@ -16,8 +16,6 @@ from lakehouse.engines.embedded import deletion_vectors as dv
 from tests.scenarios import customer_batches as scenario
 from tests.scenarios.test_customer_scenarios import land_batch
 
-pytest.importorskip("pyroaring", reason="pip install 'local-lakehouse[deletion-vectors]'")
-
 TABLES = ("silver.customer", "gold.dim_customer")
 
 
@@ -36,7 +34,7 @@ def _final_tables(lakehouse) -> dict[str, list[dict]]:
             for name in TABLES}
 
 
-@pytest.mark.parametrize("variant", [("local", "embedded-dv")], ids=["local-embedded-dv"])
+@pytest.mark.parametrize("variant", [("local", "embedded")], ids=["local-embedded"])
 def test_merge_on_read_writes_deletion_vectors_and_the_same_rows(lakehouse, tmp_path):
     final = _final_tables(lakehouse)
     for name in TABLES:

@@ -15,8 +15,6 @@ from lakehouse.engines.embedded import deletion_vectors as dv
 from lakehouse.engines.embedded.engine import EmbeddedEngine
 from lakehouse.spec.model import TableRef
 
-pytest.importorskip("pyroaring", reason="pip install 'local-lakehouse[deletion-vectors]'")
-
 REF = TableRef("silver", "people")
 
 

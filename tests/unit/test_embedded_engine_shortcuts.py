@@ -113,10 +113,13 @@ def test_read_matching_reads_parquet_directly_and_fills_columns_added_later(engi
     assert engine.read_table(ref, version=0).num_rows == 3
 
 
-def test_change_feed_of_appends_read_directly_equals_the_delta_change_feed(engine, monkeypatch):
+@pytest.mark.parametrize("merge_on_read", [False, True], ids=["copy-on-write", "merge-on-read"])
+def test_change_feed_of_appends_read_directly_equals_the_delta_change_feed(engine, monkeypatch, merge_on_read):
     from lakehouse.core.merge_plan import MergePlan
     from lakehouse.engines.base import Transaction
     from lakehouse.spec.model import TableRef
+
+    engine = EmbeddedEngine(engine.settings.with_overrides(merge_on_read=merge_on_read))
 
     ref = TableRef("bronze", "feed")
     cdf = {"delta.enableChangeDataFeed": "true"}
@@ -133,7 +136,10 @@ def test_change_feed_of_appends_read_directly_equals_the_delta_change_feed(engin
 
     uri = engine.table_uri(ref)
     assert [v for v, _, _ in parquet_reads.appended_commits(uri, 0, 1)] == [0, 1]
-    assert parquet_reads.appended_commits(uri, 0, 2) is None  # the MERGE rewrote a file: Delta's reader answers
+    # The MERGE rewrote a file, or marked rows deleted (after its protocol commit): Delta's reader answers.
+    merge_version = engine.table_version(ref)
+    assert merge_version == (3 if merge_on_read else 2)
+    assert parquet_reads.appended_commits(uri, 0, merge_version) is None
     direct = feed(0, 1), feed(1, 1, columns=["k", "v"])
     monkeypatch.setattr(parquet_reads, "appended_commits", lambda *args: None)
     assert direct == (feed(0, 1), feed(1, 1, columns=["k", "v"]))

@@ -17,8 +17,6 @@ from lakehouse.engines.base import Transaction
 from lakehouse.engines.embedded.engine import EmbeddedEngine
 from lakehouse.spec.model import TableRef
 
-pytest.importorskip("pyroaring", reason="pip install 'local-lakehouse[deletion-vectors]'")
-
 REF = TableRef("silver", "people")
 OURS = "local-lakehouse merge-on-read"
 COLUMNS = {"id": "s.id", "name": "s.name"}

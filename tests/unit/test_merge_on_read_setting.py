@@ -1,4 +1,5 @@
-"""LAKEHOUSE_MERGE_ON_READ: off unless set, a clear error for a value that is not a yes or no."""
+"""LAKEHOUSE_MERGE_ON_READ: the engine's default unless set (the embedded engine merges on read, Spark
+follows the table's property), a clear error for a value that is not a yes or no."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from lakehouse.core.config import Settings
 from lakehouse.core.errors import ConfigError
 
 
-@pytest.mark.parametrize(("value", "expected"), [(None, False), ("", False), ("false", False), ("0", False),
+@pytest.mark.parametrize(("value", "expected"), [(None, None), ("", None), ("false", False), ("0", False),
                                                  ("true", True), ("1", True), ("ON", True)])
 def test_merge_on_read_comes_from_the_environment(value, expected):
     env = {} if value is None else {"LAKEHOUSE_MERGE_ON_READ": value}

@@ -79,8 +79,9 @@ class BenchOptions:
     # Rows landed as that many one-row files, against one file of them; None skips.
     small_files: int | None = 10_000
     profile_small_files: bool = False
-    # Our engine's MERGEs by deletion vectors (LAKEHOUSE_MERGE_ON_READ); the Spark peer is unchanged.
-    merge_on_read: bool = False
+    # Our engine's MERGEs by deletion vectors or by rewriting files (LAKEHOUSE_MERGE_ON_READ); None:
+    # the engine's default (deletion vectors). The Spark peer is unchanged.
+    merge_on_read: bool | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
 

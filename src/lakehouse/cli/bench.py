@@ -53,8 +53,9 @@ def output_paths(output: Path) -> tuple[Path, Path]:
                    "the same rows; 0 skips.")
 @click.option("--profile-small-files", is_flag=True,
               help="Also run the small files once more under cProfile and report each table's top costs.")
-@click.option("--merge-on-read", is_flag=True,
-              help="Our engine's MERGEs write deletion vectors instead of rewriting files (LAKEHOUSE_MERGE_ON_READ).")
+@click.option("--merge-on-read/--copy-on-write", default=None,
+              help="Our engine's MERGEs write deletion vectors (its default), or rewrite files "
+                   "(LAKEHOUSE_MERGE_ON_READ=false).")
 @click.option("--render", "render_from", type=click.Path(exists=True, path_type=Path), default=None,
               help="Only print the markdown of an earlier run's JSON report (no measuring).")
 @click.option("--output", type=click.Path(path_type=Path), default=None,
@@ -62,7 +63,7 @@ def output_paths(output: Path) -> tuple[Path, Path]:
 @pass_context
 def bench(obj: LakehouseContext, scale: float, workdir: Path, shares: str, compare_scale: float, memory_scale: float,
           memory_batch_files: int, memory_tables: str, memory_max_rounds: int, file_mb: int, peer: str,
-          no_peer: bool, small_files: int, profile_small_files: bool, merge_on_read: bool, render_from: Path | None,
+          no_peer: bool, small_files: int, profile_small_files: bool, merge_on_read: bool | None, render_from: Path | None,
           output: Path | None) -> None:
     """Measure the pipeline: full load vs a DuckDB floor and the Spark engine, incremental batches,
     many small files, memory."""

@@ -52,6 +52,11 @@ def _flag(name: str, value: str | None) -> bool:
     raise ConfigError(f"{name} must be true or false, got '{value}'.", hint=f"e.g. {name}=true")
 
 
+def _optional_flag(name: str, value: str | None) -> bool | None:
+    """None when unset or empty, so the engine's default applies."""
+    return None if value is None or not value.strip() else _flag(name, value)
+
+
 def _settle_seconds(value: str | None) -> float | None:
     if value is None or not value.strip():
         return None
@@ -110,7 +115,7 @@ class SettingsChanges(TypedDict, total=False):
     available_now: bool
     settle_seconds: float | None
     event_retention_days: int
-    merge_on_read: bool
+    merge_on_read: bool | None
 
 
 @dataclass(frozen=True)
@@ -129,10 +134,11 @@ class Settings:
     # A landed file is taken once it has not been modified for this long (LAKEHOUSE_SETTLE_SECONDS; 0: at
     # once). None: SETTLE_SECONDS_LOCAL in a folder, 0 on S3, where an object is listed only once whole.
     settle_seconds: float | None = None
-    # LAKEHOUSE_MERGE_ON_READ=true: MERGEs mark replaced rows with deletion vectors instead of rewriting
-    # their files, in tables whose spec option and Delta property say nothing (core/merge_plan.py,
-    # docs/deletion-vectors.md). Off until it wins.
-    merge_on_read: bool = False
+    # LAKEHOUSE_MERGE_ON_READ: whether MERGEs mark replaced rows with deletion vectors instead of
+    # rewriting their files, in tables whose spec option and Delta property say nothing
+    # (core/merge_plan.py, docs/deletion-vectors.md). None: the engine's own default (the embedded
+    # engine merges on read, where it won the benchmark; Spark follows delta-spark's table property).
+    merge_on_read: bool | None = None
 
     def __post_init__(self) -> None:
         # The engine's name is checked where engines are known (engines/registry.py): core names none.
@@ -169,7 +175,7 @@ class Settings:
             s3=S3Settings.from_env(env),
             event_retention_days=_retention_days(env.get("LAKEHOUSE_EVENT_RETENTION_DAYS")),
             settle_seconds=_settle_seconds(env.get("LAKEHOUSE_SETTLE_SECONDS")),
-            merge_on_read=_flag("LAKEHOUSE_MERGE_ON_READ", env.get("LAKEHOUSE_MERGE_ON_READ")),
+            merge_on_read=_optional_flag("LAKEHOUSE_MERGE_ON_READ", env.get("LAKEHOUSE_MERGE_ON_READ")),
         )
 
     def with_overrides(self, **changes: Unpack[SettingsChanges]) -> Settings:

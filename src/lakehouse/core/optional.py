@@ -13,7 +13,7 @@ _INSTALL = {
     "hive_metastore_client": 'pip install "local-lakehouse[catalog]"',
     "testcontainers": 'pip install "testcontainers>=4.15"',
     "PIL": 'pip install "local-lakehouse[graph]"   (Pillow, for lakehouse graph --format png)',
-    "pyroaring": 'pip install "local-lakehouse[deletion-vectors]"   (the merge-on-read prototype)',
+    "pyroaring": 'pip install "pyroaring>=1.0,<2"   (a core dependency: reinstall local-lakehouse)',
 }
 
 

@@ -62,11 +62,18 @@ class EngineAdapter(abc.ABC):
     name: str
     dialect: Dialect
     capabilities: Capabilities
+    # Whether a MERGE writes deletion vectors where neither the table's option nor its Delta property
+    # decides and LAKEHOUSE_MERGE_ON_READ is unset (core/merge_plan.py).
+    merges_on_read_by_default: bool = False
 
     def __init__(self, settings: Settings, storage: Storage | None = None) -> None:
         """engines.registry makes every engine from the settings and the runtime's storage."""
         self.settings = settings
         self.storage = storage or Storage(settings.s3)
+
+    def default_merge_on_read(self) -> bool:
+        chosen = self.settings.merge_on_read
+        return self.merges_on_read_by_default if chosen is None else chosen
 
     @abc.abstractmethod
     def table_version(self, ref: TableRef) -> int | None:

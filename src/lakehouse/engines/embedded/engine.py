@@ -63,6 +63,8 @@ class EmbeddedEngine(EngineAdapter):
     name = "embedded"
     dialect = DUCKDB
     capabilities = Capabilities(streaming=False, change_data_feed=True, app_transactions=True, time_travel=True)
+    # Deletion vectors won at SF1 and SF10 (docs/benchmarks.md); local tables only, see merge().
+    merges_on_read_by_default = True
 
     def __init__(self, settings: Settings, storage: Storage | None = None) -> None:
         super().__init__(settings, storage)
@@ -192,7 +194,7 @@ class EmbeddedEngine(EngineAdapter):
     def merge(self, ref: TableRef, source: pa.Table, plan: MergePlan, txn: Transaction, *, evolve_schema: bool) -> None:
         table = self._require(ref)
         properties = table.metadata().configuration
-        on_read = merges_on_read(plan, properties, self.settings.merge_on_read)
+        on_read = merges_on_read(plan, properties, self.default_merge_on_read())
         # Both commits below are ours, put-if-absent by a hard link: local tables only.
         if on_read and self.storage_options is None:
             from lakehouse.engines.embedded.deletion_vectors import merge as by_deletion_vectors

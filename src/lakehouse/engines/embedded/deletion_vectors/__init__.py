@@ -9,7 +9,7 @@ compaction.py the rewrite that purges DVs. Everything delta-rs can do (the proto
 the table) stays with delta-rs.
 
 Limits: local tables only (the commit's put-if-absent is a hard link), unpartitioned, single-part
-checkpoints in the log replay. Needs pyroaring (`pip install "local-lakehouse[deletion-vectors]"`).
+checkpoints in the log replay. Needs pyroaring, a core dependency.
 """
 
 from lakehouse.engines.embedded.deletion_vectors.compaction import CompactionResult, compact_deleted_files
