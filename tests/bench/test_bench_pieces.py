@@ -56,6 +56,27 @@ def test_rows_read_counts_what_a_delta_rs_merge_rewrote(tmp_path):
     assert everything["operations"] == {"WRITE": 1, "MERGE": 1} and everything["rows_added"] == 21
 
 
+def test_table_rows_of_a_table_merged_by_deletion_vectors_are_its_live_rows(tmp_path):
+    from lakehouse.core.config import Settings
+    from lakehouse.core.merge_plan import MergePlan
+    from lakehouse.engines.base import Transaction
+    from lakehouse.engines.embedded.engine import EmbeddedEngine
+    from lakehouse.spec.model import TableRef
+
+    engine = EmbeddedEngine(Settings(landing=str(tmp_path / "l"), warehouse=str(tmp_path / "w"), merge_on_read=True))
+    ref = TableRef("silver", "t")
+    engine.append(ref, pa.table({"k": list(range(10)), "v": [0] * 10}), Transaction("t", 0), properties={},
+                  evolve_schema=False)
+    plan = MergePlan(on="t.k = s.k", update_condition=None, update_set={"v": "s.v"},
+                     insert_values={"k": "s.k", "v": "s.v"})
+    engine.merge(ref, pa.table({"k": [3, 42], "v": [1, 1]}), plan, Transaction("t", 1), evolve_schema=False)
+    path = engine.table_uri(ref)
+    read = rows_read(path, 0, rows_in=2)
+    # Ten stored rows, one replaced and marked deleted in place, one inserted: 12 physical, 11 live.
+    assert read["target_rows_rewritten"] == 1  # the updated row only: nothing copied (10 with copy-on-write)
+    assert read["table_rows"] == 11 == engine.table_row_count(ref)
+
+
 def test_a_spark_commit_with_camel_case_string_metrics_is_read_like_delta_rs(tmp_path):
     spark_commit = [
         {"commitInfo": {"operation": "MERGE", "operationMetrics": {

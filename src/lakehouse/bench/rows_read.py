@@ -80,12 +80,22 @@ def read_commit(path: Path) -> tuple[str, dict[str, int], int, int, int]:
 
 
 def table_rows(table_path: str) -> int | None:
-    """Rows of the table's current version, from its files' statistics (no data read)."""
+    """Live rows of the table's current version, from its files' statistics (no data read): a file's
+    records less the rows its deletion vector marks deleted."""
     if latest_version(table_path) is None:
         return None
     from deltalake import DeltaTable
 
-    actions = DeltaTable(table_path).get_add_actions(flatten=True)
+    table = DeltaTable(table_path)
+    if "deletionVectors" in (table.protocol().reader_features or []):
+        # delta-rs's add actions leave out the DV descriptor and its cardinality.
+        from lakehouse.engines.embedded.deletion_vectors.log import active_files
+
+        adds = active_files(Path(table_path)).values()
+        if any(not add.get("stats") for add in adds):
+            return None
+        return sum(_records(add) - int((add.get("deletionVector") or {}).get("cardinality", 0)) for add in adds)
+    actions = table.get_add_actions(flatten=True)
     if "num_records" not in actions.schema.names:
         return None
     return int(sum(value or 0 for value in actions.column("num_records").to_pylist()))
