@@ -63,7 +63,8 @@ class EngineAdapter(abc.ABC):
     dialect: Dialect
     capabilities: Capabilities
     # Whether a MERGE writes deletion vectors where neither the table's option nor its Delta property
-    # decides and LAKEHOUSE_MERGE_ON_READ is unset (core/merge_plan.py).
+    # decides and LAKEHOUSE_MERGE_ON_READ is unset (core/merge_plan.py). False: the property alone
+    # decides, as delta-spark and Databricks do by themselves (the Spark engine).
     merges_on_read_by_default: bool = False
 
     def __init__(self, settings: Settings, storage: Storage | None = None) -> None:

@@ -79,8 +79,6 @@ class SparkEngine(EngineAdapter):
     name = "spark"
     dialect = SPARK
     capabilities = Capabilities(streaming=True, change_data_feed=True, app_transactions=True, time_travel=True)
-    # The table's delta.enableDeletionVectors decides, as delta-spark and Databricks do by themselves.
-    merges_on_read_by_default = False
 
     def __init__(self, settings: Settings, storage: Storage | None = None, spark: Any = None) -> None:
         require("pyspark")  # fail now, with the install hint, rather than at the first batch
@@ -221,10 +219,11 @@ class SparkEngine(EngineAdapter):
         the property is set to what merges_on_read decides, in its own commit before the MERGE (not
         under the batch's app transaction). With neither an option nor the default on, the property
         alone decides and nothing can change: its read is skipped."""
-        if plan.deletion_vectors is None and not self.default_merge_on_read():
+        default = self.default_merge_on_read()
+        if plan.deletion_vectors is None and not default:
             return
         properties = self.table_properties(ref)
-        wanted = merges_on_read(plan, properties, self.default_merge_on_read())
+        wanted = merges_on_read(plan, properties, default)
         if wanted == bool(deletion_vectors_property(properties)):
             return
         setting = f"{SPARK.literal(DELETION_VECTORS_PROPERTY)} = {SPARK.literal(str(wanted).lower())}"
